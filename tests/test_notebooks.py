@@ -1,0 +1,19 @@
+"Run every notebook in `nbs/` the way `nbdev-test` does (same directives and flags), one pytest case per notebook."
+import os, pytest
+from pathlib import Path
+from nbdev.test import test_nb as run_nb   # aliased so pytest does not collect nbdev's own function
+
+NBS = Path(__file__).resolve().parents[1] / 'nbs'
+
+def _notebooks():
+    skip = {p.parent for p in NBS.rglob('.notest')}
+    for p in sorted(NBS.rglob('*.ipynb')):
+        if any(s in p.parents for s in skip) or p.name.startswith('_') or '.ipynb_checkpoints' in p.parts: continue
+        yield p
+
+@pytest.mark.parametrize('nb', list(_notebooks()), ids=lambda p: str(p.relative_to(NBS)))
+def test_notebook(nb):
+    force = os.environ.get('MING_TEST_FLAGS', '').split()          # e.g. MING_TEST_FLAGS=slow runs the slow cells too
+    skip = [f for f in ('slow', 'gpu') if f not in force]
+    ok, secs = run_nb(nb, skip_flags=skip, force_flags=force, basepath=NBS)
+    assert ok, f'{nb.name} failed (run it with `nbdev-test --path {nb}` to see the cell)'
