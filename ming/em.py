@@ -55,12 +55,15 @@ def inner_loss(psi,             # the reconstruction network ψ
                y_t,             # (..., C) noisy function values
                mask,            # (...) pair mask (bool or float weight)
                reg_z:float=0.,  # regulariser weight
-               reg:str='frobenius'):  # 'frobenius' or 'pair_l2'
-    "$\\sum_\\text{mask}\\|\\psi(s,z)-y_t\\|^2$ plus the latent regulariser: a scalar."
-    w = _w(mask, z)                                          # (..., 1)
-    loss = ((psi(s, z) - y_t).square() * w).sum()
+               reg:str='frobenius',  # 'frobenius' or 'pair_l2'
+               mult=None):      # (...) dense entries each row stands for (packed triangle: 2 off the diagonal); None = 1
+    "$\\sum_\\text{mask}\\|\\psi(s,z)-y_t\\|^2$ plus the latent regulariser, counting each row `mult` times: a scalar."
+    w = _w(mask, z) if mult is None else _w(mask, z) * _w(mult, z)   # (..., 1)
+    loss = ((psi(s, z).float() - y_t).square() * w).sum()           # fp32 even under autocast
     if reg_z:
-        if reg == 'frobenius': loss = loss + reg_z * torch.linalg.vector_norm(z)
+        if reg == 'frobenius':
+            zm = z if mult is None else z * _w(mult, z).sqrt()       # ||z||_F of the dense tensor the rows stand for
+            loss = loss + reg_z * torch.linalg.vector_norm(zm)
         elif reg == 'pair_l2': loss = loss + reg_z * (z.square() * w).sum()
         else: raise MingError(f"Unknown latent regulariser reg={reg!r}; use 'frobenius' (reference) or 'pair_l2'.")
     return loss
@@ -70,28 +73,30 @@ def infer_latents(psi, s, y_t, mask,   # ψ, (..., k+1) inputs, (..., C) noisy v
                   steps:int=3,          # K gradient steps from z = 0
                   lr:float=0.1,         # inner learning rate
                   reg_z:float=0.,       # regulariser weight
-                  reg:str='frobenius'): # 'frobenius' (reference) or 'pair_l2'
+                  reg:str='frobenius',  # 'frobenius' (reference) or 'pair_l2'
+                  mult=None):           # (...) dense entries each row stands for (packed triangle); None = 1
     "The E-step: $K$ gradient steps on `inner_loss` from $z=0$; returns the detached latents (..., d_z)."
     z = s.new_zeros(*s.shape[:-1], psi.dim_z)                # (..., d_z)
     s, y_t = s.detach(), y_t.detach()
+    div = 1. if mult is None else _w(mult, z)               # a row's gradient sums its mult dense entries' gradients
     with torch.enable_grad():
         for _ in range(steps):
             z.requires_grad_(True)
-            g, = torch.autograd.grad(inner_loss(psi, s, z, y_t, mask, reg_z, reg), z)
-            z = (z - lr * g).detach()
+            g, = torch.autograd.grad(inner_loss(psi, s, z, y_t, mask, reg_z, reg, mult), z)
+            z = (z - lr * g / div).detach()
     return z
 
 # %% ../nbs/11_ming_em.ipynb #004a188c
 def masked_ce(logits, y0, mask):
-    "Cross-entropy of `logits` (..., C) against $\\arg\\max$ `y0` (..., C), weighted mean over `mask` (...)."
-    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y0.argmax(-1).reshape(-1), reduction='none')
+    "Cross-entropy of `logits` (..., C) against $\\arg\\max$ `y0` (..., C), weighted mean over `mask` (...), in fp32."
+    ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y0.argmax(-1).reshape(-1), reduction='none')
     w = mask.to(ce.dtype).reshape(-1)
     return (ce * w).sum() / w.sum()
 
 def masked_mse(pred, target, mask):
-    "Mean squared error over masked pairs × channels: (..., C), (..., C), (...) -> scalar."
-    w = _w(mask, pred)
-    return ((pred - target).square() * w).sum() / (w.sum() * pred.shape[-1])
+    "Mean squared error over masked pairs × channels, in fp32: (..., C), (..., C), (...) -> scalar."
+    pred = pred.float(); w = _w(mask, pred)
+    return ((pred - target.float()).square() * w).sum() / (w.sum() * pred.shape[-1])
 
 # %% ../nbs/11_ming_em.ipynb #d40662d7
 def ming_losses(model,        # a TwinINR: .psi and .theta
@@ -100,11 +105,13 @@ def ming_losses(model,        # a TwinINR: .psi and .theta
                 y0,           # (..., C) clean one-hot values
                 y_t,          # (..., C) noisy values
                 mask,         # (...) pair mask (bool or float weight)
-                cfg:EMConfig=EMConfig()):  # E-step settings
+                cfg:EMConfig=EMConfig(),  # E-step settings
+                mult=None):   # (...) dense entries each row stands for (packed triangle: 2 off the diagonal); None = 1
     "E-step then the M-step loss CE(θ) + MSE(ψ); returns `(loss, logs)`."
     s = make_input(x, t_frac, mask)                          # (..., k+1)
-    z = infer_latents(model.psi, s, y_t, mask, cfg.steps, cfg.lr, cfg.reg_z, cfg.reg)   # (..., d_z), detached
-    ce = masked_ce(model.theta(s, z), y0, mask)
-    mse = masked_mse(model.psi(s, z), y_t, mask)
+    z = infer_latents(model.psi, s, y_t, mask, cfg.steps, cfg.lr, cfg.reg_z, cfg.reg, mult)   # (..., d_z), detached
+    w = mask if mult is None else mask * mult                # M-step weights: each row counts as its dense entries
+    ce = masked_ce(model.theta(s, z), y0, w)
+    mse = masked_mse(model.psi(s, z), y_t, w)
     loss = ce + mse
     return loss, {'loss': loss.detach(), 'ce': ce.detach(), 'mse': mse.detach()}

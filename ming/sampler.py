@@ -14,9 +14,10 @@ from .core import MingError, update_config, get_vocab
 from .inr import TwinINR, INRConfig, inr_config, INR_PRESETS
 from .em import EMConfig, em_config, infer_latents, make_input, ming_losses
 from .diffusion import Diffusion, DiffusionConfig, diffusion_config, symmetrize, mirror_upper
+from .functional import pack_pairs, unpack, decode_y
 
 # %% auto #0
-__all__ = ['SamplerState', 'ming_sample_steps', 'ming_sample', 'MingConfig', 'ming_config', 'MingModel']
+__all__ = ['LAYOUTS', 'SamplerState', 'ming_sample_steps', 'ming_sample', 'MingConfig', 'ming_config', 'MingModel']
 
 # %% ../nbs/13_ming_sampler.ipynb #e4b274b6
 @dataclass
@@ -37,19 +38,24 @@ def ming_sample_steps(model,                   # a TwinINR (anything with .psi, 
                       eta:float=1.,            # multiplier of the posterior noise (1 = DDPM, 0 = posterior mean)
                       symmetric:bool=True,     # dense layout: symmetrise over the two pair dims
                       return_logits:bool=False,  # put theta's logits in each state
-                      generator=None):         # torch.Generator for the noise
+                      generator=None,          # torch.Generator for the noise
+                      mult=None,               # (...) packed triangle: dense entries each row stands for (2 off the diagonal)
+                      noise_fn=None):          # callable(shape) -> standard normal noise (default: torch.randn, `generator`)
     "Ancestral sampling $t=T-1..1$; yields a `SamplerState` after every update."
     m = mask.to(x.dtype)[..., None]                                             # (..., 1)
+    draw = noise_fn or (lambda shape: torch.randn(shape, generator=generator, device=x.device, dtype=x.dtype))
+    sym_noise = diffusion.cfg.symmetric_noise
+    scale = 1. if mult is None or sym_noise else mult.to(x.dtype).rsqrt()[..., None]   # (..., 1) dense chain's variance
     def noise(shape):
-        e = torch.randn(shape, generator=generator, device=x.device, dtype=x.dtype)
-        return mirror_upper(e) if symmetric and diffusion.cfg.symmetric_noise else e
+        e = draw(shape)
+        return (mirror_upper(e) if symmetric and sym_noise else e) * scale
     sym = symmetrize if symmetric else (lambda v: v)
     if y is None: y = sym(noise((*mask.shape, model.cfg.C)) * m)                # (..., C)
     for t in range(diffusion.T - 1, 0, -1):
         s = make_input(x, t / diffusion.T, mask)                                # (..., k+1)
-        z = infer_latents(model.psi, s, y, mask, em.steps, em.lr, em.reg_z, em.reg)   # (..., d_z)
-        logits = model.theta(s, z)                                              # (..., C)
-        y = sym(diffusion.p_step(diffusion.predict_y0(logits), y, t, eta * noise(y.shape)) * m)
+        z = infer_latents(model.psi, s, y, mask, em.steps, em.lr, em.reg_z, em.reg, mult)   # (..., d_z)
+        logits = model.theta(s, z)                                              # (..., C), bf16 under autocast
+        y = sym(diffusion.p_step(diffusion.predict_y0(logits.float()), y, t, eta * noise(y.shape)) * m)
         if not torch.isfinite(y).all():
             raise MingError(f"The sampler's state became non-finite (NaN or inf) at step t={t} of T={diffusion.T}. "
                             "The checkpoint may be diverged or from another configuration; check its training losses, "
@@ -64,6 +70,8 @@ def ming_sample(model, x, mask, diffusion, em:EMConfig=EMConfig(), **kw):
     return state.y
 
 # %% ../nbs/13_ming_sampler.ipynb #aed35550
+LAYOUTS = ('dense', 'packed')
+
 @dataclass
 class MingConfig:
     "Everything that defines a MING model."
@@ -71,19 +79,23 @@ class MingConfig:
     inr: INRConfig = field(default_factory=INRConfig)               # the two networks
     em: EMConfig = field(default_factory=EMConfig)                  # the E-step
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)   # the noise process
+    layout: str = 'dense'                                           # 'dense' (reference grid) or 'packed' (real unordered pairs)
 
+    def __post_init__(self):
+        if self.layout not in LAYOUTS: raise MingError(f"Unknown pair layout {self.layout!r}; use 'dense' (reference) or 'packed'.")
     def to_dict(self) -> dict: return asdict(self)
     @classmethod
     def from_dict(cls, d:dict):
-        "Rebuild a config from `to_dict`'s output (e.g. a checkpoint)."
-        return cls(d['dataset'], INRConfig(**d['inr']), EMConfig(**d['em']), DiffusionConfig(**d['diffusion']))
+        "Rebuild a config from `to_dict`'s output (e.g. a checkpoint); older dicts without `layout` are dense."
+        return cls(d['dataset'], INRConfig(**d['inr']), EMConfig(**d['em']), DiffusionConfig(**d['diffusion']),
+                   d.get('layout', 'dense'))
 
-def ming_config(preset:str='qm9', dataset:str|None=None) -> MingConfig:
-    "The released configuration `preset` ('qm9', 'zinc250k', 'moses', or 'tiny' for tests)."
+def ming_config(preset:str='qm9', dataset:str|None=None, layout:str='dense') -> MingConfig:
+    "The released configuration `preset` ('qm9', 'zinc250k', 'moses', or 'tiny' for tests), in the pair `layout`."
     if preset not in INR_PRESETS: raise MingError(f"Unknown MING preset {preset!r}; known presets: {', '.join(INR_PRESETS)}.")
     dataset = dataset or (preset if preset != 'tiny' else 'qm9')
     v = get_vocab(dataset)
-    return MingConfig(dataset, inr_config(preset, k=v.k, C=v.C), em_config(preset), diffusion_config(preset))
+    return MingConfig(dataset, inr_config(preset, k=v.k, C=v.C), em_config(preset), diffusion_config(preset), layout)
 
 # %% ../nbs/13_ming_sampler.ipynb #a5a5f35f
 class MingModel(nn.Module):
@@ -102,25 +114,52 @@ class MingModel(nn.Module):
 
 # %% ../nbs/13_ming_sampler.ipynb #dc5a1e30
 @patch
-def loss(self:MingModel, batch, generator=None):
+def loss(self:MingModel, batch, generator=None,
+         t=None,       # (bs,) long times; default drawn uniformly
+         noise=None):  # (bs, n, n, C) dense noise; default drawn as the layout says
     "The EM training loss of a dense batch: `(loss, logs)`."
     self._check(batch)
     y0, mask = batch.y0, batch.mask                                    # (bs, n, n, C), (bs, n, n)
-    t = self.diffusion.sample_t(y0.shape[0], y0.device, generator)     # (bs,)
-    y_t = self.diffusion.q_sample(y0, t, self.diffusion.noise(y0, generator)) * mask[..., None].to(y0.dtype)
+    if t is None: t = self.diffusion.sample_t(y0.shape[0], y0.device, generator)   # (bs,)
+    if self.cfg.layout == 'packed': return self._packed_loss(batch, t, noise, generator)
+    if noise is None: noise = self.diffusion.noise(y0, generator)
+    y_t = self.diffusion.q_sample(y0, t, noise) * mask[..., None].to(y0.dtype)
     t_frac = (t.to(y0.dtype) / self.diffusion.T)[:, None, None]        # (bs, 1, 1)
     return ming_losses(self.net, batch.x, t_frac, y0, y_t, mask, self.cfg.em)
 
+def _ones(p): return torch.ones(len(p), dtype=torch.bool, device=p.x.device)   # the packed pair mask: all real
+
+@patch
+def _packed_loss(self:MingModel, batch, t, noise=None, generator=None):
+    "The loss on the real unordered pairs: noise per unordered pair, rows weighted by their dense multiplicity."
+    p = pack_pairs(batch)                                              # (P, ·) upper triangle with the diagonal
+    e = p.take(noise) if noise is not None else torch.randn(p.y0.shape, generator=generator, device=p.y0.device, dtype=p.y0.dtype)
+    tp = t[p.b]                                                        # (P,) each pair's molecule's time
+    y_t = self.diffusion.q_sample(p.y0, tp, e)                         # (P, C)
+    return ming_losses(self.net, p.x, tp.to(p.x.dtype) / self.diffusion.T, p.y0, y_t, _ones(p), self.cfg.em, p.weight)
+
+@patch
+def _packed_args(self:MingModel, batch, kw):
+    "The packing of `batch` and the arguments of the packed chain (a dense initial `y` in `kw` is packed)."
+    p = pack_pairs(batch)
+    if kw.get('y') is not None: kw = {**kw, 'y': p.take(kw['y'])}
+    return p, (self.net, p.x, _ones(p), self.diffusion, self.cfg.em), dict(kw, symmetric=False, mult=p.weight)
+
 @patch
 def sample_steps(self:MingModel, batch, **kw):
-    "The reverse chain on the templates of `batch` (its `x` and `mask`); yields `SamplerState`s."
+    "The reverse chain on the templates of `batch` (its `x` and `mask`); yields `SamplerState`s with dense states."
     self._check(batch)
-    return ming_sample_steps(self.net, batch.x, batch.mask, self.diffusion, self.cfg.em, **kw)
+    if self.cfg.layout == 'dense': return ming_sample_steps(self.net, batch.x, batch.mask, self.diffusion, self.cfg.em, **kw)
+    p, args, kw = self._packed_args(batch, kw)
+    return (SamplerState(st.t, unpack(st.y, p), None if st.logits is None else unpack(st.logits, p))
+            for st in ming_sample_steps(*args, **kw))
 
 @patch
 def sample(self:MingModel, batch, **kw):
     "Sample on the templates of `batch` and decode: `(atoms, bonds)` as `ming.functional.decode_y` returns them."
-    from ming.functional import decode_y               # imported here: functional sits below the models
     self._check(batch)
-    y = ming_sample(self.net, batch.x, batch.mask, self.diffusion, self.cfg.em, **kw)
+    if self.cfg.layout == 'dense': y = ming_sample(self.net, batch.x, batch.mask, self.diffusion, self.cfg.em, **kw)
+    else:
+        p, args, kw = self._packed_args(batch, kw)
+        y = unpack(ming_sample(*args, **kw), p)                        # (bs, n, n, C) mirrored
     return decode_y(y, batch.mask, get_vocab(self.cfg.dataset))
