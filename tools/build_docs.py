@@ -84,8 +84,10 @@ def execute_nb(src:Path, timeout:int=600):
     k = CaptureShell(src)
     with working_directory(src.parent):
         k.run_all(nb, exc_stop=False, preproc=_skip_predicate(nb), cell_timeout=timeout)
+    from fastcore.nbio import nb2str, dict2nb
     for c in nb.cells:                                 # keep the notebook JSON plain
-        if hasattr(c, 'directives_'): del c['directives_']
+        for k in ('directives_', 'idx_', 'lang_'): c.pop(k, None)
+    nb = dict2nb(json.loads(nb2str(nb)))               # round trip: outputs in the layout read_nb gives (text as str)
     return nb
 
 def _tolerant_procs(errors:list):
@@ -423,7 +425,7 @@ PAGE = """<!DOCTYPE html>
 <meta name="generator" content="ming tools/build_docs.py (offline build of the nbdev/Quarto site)">
 <link rel="stylesheet" href="{root}_static/site.css">
 <link rel="stylesheet" href="{root}_static/pygments.css">
-<link rel="stylesheet" href="{root}styles.css">
+{project_css}
 <script type="text/x-mathjax-config">
 MathJax.Hub.Config({{tex2jax: {{inlineMath: [['\\\\(','\\\\)']], displayMath: [['\\\\[','\\\\]']], processEscapes: true,
   skipTags: ['script','noscript','style','textarea','pre','code']}}, TeX: {{extensions: ['AMSmath.js','AMSsymbols.js']}},
@@ -456,14 +458,15 @@ def render_navbar(quarto:dict, pages:dict, current:Path) -> str:
         out.append(f'<a href="{html.escape(url)}">{html.escape(str(e.get("text", href)))}</a>')
     return ''.join(out)
 
-def build(out:Path=ROOT / '_site', execute_globs=(), nbs:Path=NBS, only=None, timeout:int=600, log=print) -> dict:
+def build(out:Path=ROOT / '_site', execute_globs=(), nbs:Path=NBS, only=None, timeout:int=600, log=print,
+          cache:Path|None=None) -> dict:
     "Build the site into `out`; returns the build report (also written to `out/_build_report.json`)."
     t0 = time.time()
     rels = notebooks(nbs)
     if only: rels = [r for r in rels if any(fnmatch.fnmatch(r.as_posix(), g) for g in only)]
     pages, clashes = page_map(rels)
     log(f'processing {len(rels)} notebooks ({"executing " + " ".join(execute_globs) if execute_globs else "stored outputs"})')
-    cache = ROOT / '_proc' / 'docs'
+    cache = cache or ROOT / '_proc' / 'docs'
     procs = processed(rels, execute_globs, cache, nbs, timeout, log)
     quarto = load_yaml(nbs / '_quarto.yml')
     site = (load_yaml(nbs / 'nbdev.yml').get('website') or {}).get('title') or 'ming'
@@ -495,6 +498,7 @@ def build(out:Path=ROOT / '_site', execute_globs=(), nbs:Path=NBS, only=None, ti
         page = PAGE.format(title=html.escape(titles[rel]), site=html.escape(site), description=html.escape(str(fm.get('description', ''))),
                            root=root, mathjax=(root + '_mathjax/MathJax.js') if mathjax_local else MATHJAX_CDN,
                            navbar=render_navbar(quarto, pages, rel), sidebar=render_sidebar(entries, pages, titles, rel, listed),
+                           project_css=f'<link rel="stylesheet" href="{root}styles.css">' if (nbs / 'styles.css').exists() else '',
                            subtitle=sub, body=body, source=rel.as_posix(), executed=executed, toc=render_toc(body))
         (out / h).parent.mkdir(parents=True, exist_ok=True)
         (out / h).write_text(page)
@@ -504,7 +508,7 @@ def build(out:Path=ROOT / '_site', execute_globs=(), nbs:Path=NBS, only=None, ti
              for u in unlisted]
     warns += [f"sidebar entry {h} has no notebook" for h in sorted(in_sidebar - {r.as_posix() for r in rels}) if not only]
     mixed = {r.as_posix(): procs[r]['mixed_import_cells'] for r in rels if procs[r]['mixed_import_cells']}
-    report = dict(pages={r.as_posix(): pages[r] for r in rels}, titles={r.as_posix(): titles[r] for r in rels},
+    report = dict(nbs=str(nbs), only=only or None, pages={r.as_posix(): pages[r] for r in rels}, titles={r.as_posix(): titles[r] for r in rels},
                   problems=problems, warnings=warns, mixed_import_cells=mixed, sidebar=sidebar_src,
                   executed=[r.as_posix() for r in rels if procs[r]['executed']], mathjax='local' if mathjax_local else 'cdn',
                   seconds=round(time.time() - t0, 1))

@@ -64,7 +64,10 @@ def check_static(site:Path) -> tuple[list, dict]:
     report = json.loads(report_f.read_text())
     sys.path.insert(0, str(ROOT / 'tools'))
     from build_docs import notebooks, page_map
-    expected, _ = page_map(notebooks())
+    expected, _ = page_map(notebooks(Path(report.get('nbs') or ROOT / 'nbs')))
+    if report.get('only'):
+        import fnmatch
+        expected = {r: h for r, h in expected.items() if any(fnmatch.fnmatch(r.as_posix(), g) for g in report['only'])}
     if set(report['pages']) != {r.as_posix() for r in expected}:
         missing = sorted({r.as_posix() for r in expected} - set(report['pages']))
         if missing: problems.append(f"notebooks without a page (the site was built from other notebooks or with --only): {missing}")
