@@ -128,7 +128,7 @@ def chromium(args:list, timeout:int=120) -> subprocess.CompletedProcess:
         cmd = [chromium_binary(), *CHROMIUM_FLAGS, f'--user-data-dir={prof}', *args]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
-def check_browser(site:Path, pages, shots:Path, width:int=1280, height:int=1600, budget_ms:int=8000) -> tuple[list, list]:
+def check_browser(site:Path, pages, shots:Path, width:int=1280, height:int=2000, budget_ms:int=8000) -> tuple[list, list]:
     "Open `pages` in headless Chromium: (problems, [(page, screenshot path, title, size in bytes)])."
     problems, done = [], []
     if chromium_binary() is None:
@@ -162,7 +162,7 @@ def main(argv=None):
     ap.add_argument('--shots', default=None, help='screenshot folder (default <site>/_screenshots)')
     ap.add_argument('--no-browser', action='store_true', help='skip the Chromium part')
     ap.add_argument('--strict', action='store_true', help="also fail on the build's problems (nbdev-docs failures, page name clashes)")
-    ap.add_argument('--width', type=int, default=1280); ap.add_argument('--height', type=int, default=1600)
+    ap.add_argument('--width', type=int, default=1280); ap.add_argument('--height', type=int, default=2000)
     a = ap.parse_args(argv)
     site = Path(a.site).resolve()
     problems, parsed = check_static(site)
