@@ -76,9 +76,15 @@ def set_rng_state(st:dict):
 
 # %% ../nbs/00_core.ipynb #344f998e
 def default_device(device:str|None=None) -> torch.device:
-    "`device` if given, else CUDA when available, else CPU."
-    if device: return torch.device(device)
-    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    "`device` if given (checked: a known type, and CUDA present if asked for), else CUDA when available, else CPU."
+    if not device: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError): raise MingError(f"Unknown device {device!r}; use cpu, cuda or cuda:N (e.g. --device cpu).") from None
+    if d.type == 'cuda' and not torch.cuda.is_available():
+        raise MingError(f"Device {device!r} was asked for, but this torch has no usable CUDA GPU; use --device cpu, or leave --device out.")
+    if d.type == 'cuda' and d.index is not None and d.index >= torch.cuda.device_count():
+        raise MingError(f"Device {device!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s).")
+    return d
 
 # %% ../nbs/00_core.ipynb #e68109e6
 @contextlib.contextmanager

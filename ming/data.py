@@ -263,21 +263,28 @@ def load_smiles(dataset:str, split:str, data_dir=None, seed:int=2017, valid_frac
 
 # %% ../nbs/01_data.ipynb #461b8fa0
 def _read_user_file(path:Path, smiles_column:str|None) -> tuple:
-    "`(smiles, line_numbers)` of a user CSV or SMILES file (1-based line numbers in the file)."
+    "`(smiles, line_numbers)` of a user CSV or SMILES file (1-based line numbers in the file; blank lines skipped)."
     name = path.name.lower().removesuffix('.gz')
     if name.endswith(('.csv', '.tsv')):
         import pandas as pd
-        try: df = pd.read_csv(path, sep='\t' if name.endswith('.tsv') else ',', dtype=str, keep_default_na=False)
+        try: df = pd.read_csv(path, sep='\t' if name.endswith('.tsv') else ',', dtype=str, keep_default_na=False, skip_blank_lines=False)
         except pd.errors.EmptyDataError: df = None
+        except (pd.errors.ParserError, UnicodeDecodeError, OSError) as e:
+            raise MingError(f"{path} is not a readable {'TSV' if name.endswith('.tsv') else 'CSV'} file ({type(e).__name__}: "
+                            f"{str(e).strip()[:200]}). Give a UTF-8 text file with a header line and one molecule per line, "
+                            "or a .smi file with one SMILES per line.") from None
+        if df is not None: df = df[(df != '').any(axis=1)]            # blank lines (kept above so line numbers stay exact)
         if df is None or len(df) == 0: raise MingError(f"{path} has no SMILES rows (the file is empty or has only a header).")
         cols = list(df.columns)
         col = smiles_column or next((c for c in cols if c.strip().lower() in ('smiles', 'smiles1', 'smi')), None)
-        if col not in cols: raise MingError(f"{path} has no SMILES column {col or '(named smiles)'!r}; its columns are "
-                                            f"{cols}. Pass the right one with --smiles-column.")
-        return [s.strip() for s in df[col]], list(range(2, len(df) + 2))
-    with _open_plain(path) as f: lines = f.read().decode('utf-8', 'replace').splitlines()
+        if col not in cols: raise MingError(f"{path} has no SMILES column " + (f"{col!r}" if col else "(none is named smiles, smiles1 or smi)") +
+                                            f"; its columns are {cols}. Name the SMILES column with smiles_column=...")
+        return [s.strip() for s in df[col]], [int(i) + 2 for i in df.index]
+    try:
+        with _open_plain(path) as f: text = f.read().decode('utf-8', 'replace')
+    except OSError as e: raise MingError(f"{path} cannot be read ({type(e).__name__}: {e}).") from None
     smi, ln = [], []
-    for i, l in enumerate(lines, 1):
+    for i, l in enumerate(text.replace('\r\n', '\n').split('\n'), 1):   # only real line breaks count as lines
         t = l.split()
         if not t or (i == 1 and t[0].lower() in ('smiles', 'smiles1')): continue
         smi.append(t[0]); ln.append(i)
