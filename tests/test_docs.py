@@ -32,6 +32,9 @@ def test_page_names_and_directives():
     d, code = build_docs.split_directives('#| echo: false\n#|output: asis\n\nx = 1\n#| export\ny = 2')
     assert d == {'echo': 'false', 'output': 'asis'} and code == 'x = 1\ny = 2'
 
+def test_papermill_jobs_not_executed_by_default():
+    assert build_docs.is_papermill(ROOT / 'nbs' / 'train.ipynb') and not build_docs.is_papermill(ROOT / 'nbs' / 'index.ipynb')
+
 def test_mermaid_boxes():
     h = build_docs._mermaid_html('flowchart LR\n  a["one<br/>1"] --> b[two]\n  b --> c(three)\n  click a "one.html" "tip"')
     assert '<a class="flow-node" href="one.html" title="tip">one<br/>1</a>' in h

@@ -2,7 +2,7 @@
 """Build the `ming` docs site offline, from the same notebooks `nbdev-docs` (Quarto) renders.
 
     python tools/build_docs.py                # stored outputs only (fast); writes _site/
-    python tools/build_docs.py --execute      # execute every notebook first (like nbdev-test), then build
+    python tools/build_docs.py --execute      # execute every notebook first (like nbdev-test; papermill jobs excluded)
     python tools/build_docs.py --execute 03_spectral.ipynb explanations/*.ipynb   # execute only these
     python tools/build_docs.py --readme       # regenerate README.md from nbs/index.ipynb (nothing else)
 
@@ -177,12 +177,18 @@ def _key(rel:Path, execute:bool, nbs:Path) -> str:
     for p in sorted(lib.glob('*.py')): h.update(p.read_bytes())
     return h.hexdigest()
 
-def processed(rels, execute_globs, cache:Path, nbs:Path=NBS, timeout:int=600, log=print) -> dict:
+def is_papermill(p:Path) -> bool:
+    "A papermill job (a cell tagged `parameters`): its defaults may train for minutes, so it is not executed by default."
+    return any('parameters' in (c.get('metadata', {}).get('tags') or []) for c in json.loads(p.read_text())['cells'])
+
+def processed(rels, execute_globs, cache:Path, nbs:Path=NBS, timeout:int=600, log=print, execute_papermill:bool=False) -> dict:
     "Processed notebooks, from `cache` when neither the notebook nor `ming/` changed."
     out = {}
     for rel in rels:
         execute = any(fnmatch.fnmatch(rel.as_posix(), g) or fnmatch.fnmatch(rel.name, g) for g in execute_globs)
-        f = cache / (rel.as_posix() + '.json')
+        if execute and not execute_papermill and is_papermill(nbs / rel):
+            execute = False; log(f'  {rel.as_posix():40s} papermill notebook: stored outputs (add --execute-papermill to run it with its defaults)')
+        f = cache / (rel.as_posix() + ('.executed' if execute else '') + '.json')
         key = _key(rel, execute, nbs)
         if f.exists():
             d = json.loads(f.read_text())
@@ -459,7 +465,7 @@ def render_navbar(quarto:dict, pages:dict, current:Path) -> str:
     return ''.join(out)
 
 def build(out:Path=ROOT / '_site', execute_globs=(), nbs:Path=NBS, only=None, timeout:int=600, log=print,
-          cache:Path|None=None) -> dict:
+          cache:Path|None=None, execute_papermill:bool=False) -> dict:
     "Build the site into `out`; returns the build report (also written to `out/_build_report.json`)."
     t0 = time.time()
     rels = notebooks(nbs)
@@ -467,7 +473,7 @@ def build(out:Path=ROOT / '_site', execute_globs=(), nbs:Path=NBS, only=None, ti
     pages, clashes = page_map(rels)
     log(f'processing {len(rels)} notebooks ({"executing " + " ".join(execute_globs) if execute_globs else "stored outputs"})')
     cache = cache or ROOT / '_proc' / 'docs'
-    procs = processed(rels, execute_globs, cache, nbs, timeout, log)
+    procs = processed(rels, execute_globs, cache, nbs, timeout, log, execute_papermill)
     quarto = load_yaml(nbs / '_quarto.yml')
     site = (load_yaml(nbs / 'nbdev.yml').get('website') or {}).get('title') or 'ming'
     entries, sidebar_src = sidebar_entries(nbs)
@@ -544,6 +550,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--execute', nargs='*', metavar='GLOB', default=None,
                     help='execute notebooks before building: all of them, or those matching the globs (relative to nbs/)')
+    ap.add_argument('--execute-papermill', action='store_true',
+                    help='also execute papermill notebooks (nbs/train.ipynb trains for its default time budget)')
     ap.add_argument('--only', nargs='*', metavar='GLOB', help='build only these notebooks (relative to nbs/)')
     ap.add_argument('--out', default=str(ROOT / '_site'), help='output folder (default _site/)')
     ap.add_argument('--timeout', type=int, default=600, help='seconds per executed cell')
@@ -555,7 +563,7 @@ def main(argv=None):
         (ROOT / 'README.md').write_text(readme_text())
         print('wrote README.md from nbs/index.ipynb'); return 0
     globs = [] if a.execute is None else (a.execute or ['*'])
-    rep = build(Path(a.out), globs, only=a.only, timeout=a.timeout)
+    rep = build(Path(a.out), globs, only=a.only, timeout=a.timeout, execute_papermill=a.execute_papermill)
     print(f"built {len(rep['pages'])} pages into {a.out} in {rep['seconds']} s (MathJax: {rep['mathjax']}, sidebar: {rep['sidebar']})")
     for w in rep['warnings']: print('warning:', w)
     for p in rep['problems']: print('PROBLEM:', p)
