@@ -112,6 +112,8 @@ def _mixed_import_cells(nb) -> list:
     from nbdev.process import NBProcessor
     from nbdev.processors import _do_eval
     p = NBProcessor(nb=nb, rm_directives=False)
+    if not any(c.cell_type == 'code' and (c.directives_ or {}).keys() & {'export', 'exports', 'exec_doc'} for c in p.nb.cells):
+        return []                                      # nbdev executes nothing in notebooks without exports
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
