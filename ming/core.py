@@ -87,12 +87,16 @@ def default_device(device:str|None=None) -> torch.device:
     return d
 
 # %% ../nbs/00_core.ipynb #e68109e6
+def _umask() -> int:
+    m = os.umask(0o022); os.umask(m); return m
+
 @contextlib.contextmanager
 def atomic_open(path, mode='wb'):
     "Open a temporary file beside `path`; on success fsync and rename it to `path`, on error delete it."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
+        os.chmod(tmp, 0o666 & ~_umask())                      # mkstemp's file is owner-only; `open` would honour the umask
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
