@@ -165,6 +165,7 @@ BAD_TRAIN = [
     (['--preset', 'tiny', '--seed', '-1'], ['--seed must be 0 or more, got -1']),
     (['--preset', 'tiny', '--precision', 'fp16'], ["Unknown precision 'fp16'", "'fp32' or 'bf16'"]),
     (['--preset', 'tiny', '--device', 'gpu0'], ["Unknown device 'gpu0'", '--device cpu']),
+    (['--preset', 'tiny', '--layout', 'diag'], ["Unknown pair layout 'diag'", "'dense'", "'packed'"]),
 ]
 
 @pytest.mark.parametrize('args,words', BAD_TRAIN, ids=[' '.join(a) for a, _ in BAD_TRAIN])
@@ -340,6 +341,34 @@ def test_interrupted_training_resumes_exactly(tmp_path, reference, sig):
     wa, wb = load_checkpoint(reference / 'last.ckpt'), load_checkpoint(out / 'last.ckpt')
     for key in wa['model']: torch.testing.assert_close(wb['model'][key], wa['model'][key], rtol=1e-6, atol=1e-7)
     assert wb['scheduler'] == wa['scheduler'] and (wb['epoch'], wb['pos']) == (wa['epoch'], wa['pos']) == (1, STEPS - PER_EPOCH)
+
+
+def test_killed_training_recovers_from_its_last_checkpoint(tmp_path, reference):
+    "SIGKILL (OOM killer, power loss): no clean stop, but last.ckpt is whole and `--resume` redoes the lost steps exactly."
+    out = tmp_path / 'run'
+    cmd = [sys.executable, '-m', 'ming.cli', 'train', *TINY, '--max-steps', '1000', '--out', str(out)]
+    p = subprocess.Popen(cmd, cwd=tmp_path, env=dict(os.environ, OMP_NUM_THREADS='1'), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_steps(p, out / 'train_log.csv', 6)          # the tiny preset writes last.ckpt every 4 steps
+        p.kill(); p.communicate(timeout=60)
+    finally:
+        if p.poll() is None: p.kill(); p.communicate()
+    assert p.returncode == -signal.SIGKILL
+    ck = load_checkpoint(out / 'last.ckpt')
+    logged = _log(out).step.max()
+    assert ck['step'] % 4 == 0 and 4 <= ck['step'] <= logged, (ck['step'], logged)
+    rc, o, e = run_cli('train', *TINY, '--max-steps', STEPS, '--out', out, '--resume')
+    assert rc == 0, e
+    a, b = _log(reference), _log(out).drop_duplicates('step', keep='last')   # steps after the checkpoint were redone
+    assert b.step.tolist() == list(range(1, STEPS + 1))
+    np.testing.assert_allclose(b.loss, a.loss, rtol=1e-6, atol=0)
+
+
+def test_os_errors_are_one_paragraph(tmp_path):
+    "A file where the run folder should be: the system's reason and the path, exit 2, no traceback."
+    write(tmp_path / 'f', '')
+    clean_error('train', *TINY, '--max-steps', 2, '--out', tmp_path / 'f' / 'run', words=['Not a directory', str(tmp_path / 'f')])
 
 
 def test_failed_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch, reference):
