@@ -46,8 +46,9 @@ def main(argv:list|None=None):
     except MingError as e:
         print(f'ming {cmd}: error: {e}', file=sys.stderr); return 2
     except OSError as e:                                    # disk full, a file where a folder should be, permissions...
-        print(f"ming {cmd}: error: {e.strerror or e}{f': {e.filename}' if e.filename else ''} ({type(e).__name__}). "
-              "Check the path, the free disk space and the permissions; checkpoints already written are intact.", file=sys.stderr)
+        print(f"ming {cmd}: error: {e.strerror or e}{f': {e.filename}' if e.filename else ''} ({type(e).__name__}). Check the "
+              "path, the free disk space and the permissions" + ("; checkpoints already written are intact." if cmd == 'train' else "."),
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f'ming {cmd}: interrupted', file=sys.stderr); return 130
