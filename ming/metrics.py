@@ -93,7 +93,7 @@ def chemnet():
     "fcd-torch's pretrained ChemNet, in eval mode on the CPU (loaded once)."
     import torch, fcd_torch
     from fcd_torch.utils import load_imported_model
-    return load_imported_model(torch.load(Path(fcd_torch.__file__).parent/'ChemNet_v0.13_pretrained.pt')).eval()
+    return load_imported_model(torch.load(Path(fcd_torch.__file__).parent/'ChemNet_v0.13_pretrained.pt', weights_only=True)).eval()
 
 _CHEMNET_VOCAB = ['C', 'N', 'O', 'H', 'F', 'Cl', 'P', 'B', 'Br', 'S', 'I', 'Si', '#', '(', ')', '+', '-', '1', '2', '3', '4',
                   '5', '6', '7', '8', '=', '[', ']', '@', 'c', 'n', 'o', 's', 'X', '.']
