@@ -108,6 +108,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': 'https://mi
                                'ming.evaluate._canonical_par': ('evaluate.html#_canonical_par', 'ming/evaluate.py'),
                                'ming.evaluate._fmt': ('evaluate.html#_fmt', 'ming/evaluate.py'),
                                'ming.evaluate._int_column': ('evaluate.html#_int_column', 'ming/evaluate.py'),
+                               'ming.evaluate._json_safe': ('evaluate.html#_json_safe', 'ming/evaluate.py'),
                                'ming.evaluate._moses': ('evaluate.html#_moses', 'ming/evaluate.py'),
                                'ming.evaluate._read_table': ('evaluate.html#_read_table', 'ming/evaluate.py'),
                                'ming.evaluate._split_reps': ('evaluate.html#_split_reps', 'ming/evaluate.py'),

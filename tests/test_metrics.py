@@ -93,3 +93,17 @@ def test_unparsable_smiles_are_counted(tmp_path):
     assert ev.reps[0]['n_generated'] == 5 and ev.reps[0]['n_valid'] == 2
     paths = write_results(ev, tmp_path/'out', df['smiles'])
     assert json.loads(paths['json'].read_text())['reps'][0]['n_valid'] == 2
+
+
+def test_results_notebook_runs(tmp_path):
+    "The results notebook (a papermill notebook) renders published rows beside a run's results.json."
+    ev = evaluate(['CCO', 'c1ccccc1', 'OCC', 'CCOC'], ref=Reference(['CC'], ['CCC', 'CCO', 'CN'], cache=False), n_reps=2)
+    write_results(ev, tmp_path/'runs'/'my-run')
+    root = __import__('pathlib').Path(__file__).resolve().parents[1]
+    out = tmp_path/'out.ipynb'
+    r = subprocess.run([sys.executable, '-m', 'papermill', '-k', 'python3', str(root/'nbs/experiments/results.ipynb'), str(out),
+                        '-p', 'results_glob', str(tmp_path/'runs'/'**'/'results.json')], cwd=root, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = out.read_text()
+    assert 'my-run' in text and 'published' in text and '1 result file(s)' in text
