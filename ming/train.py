@@ -231,7 +231,7 @@ class Trainer:
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, 'min', factor=cfg.plateau_factor,
                                                                 patience=cfg.plateau_patience)
-        self.epoch = self.pos = self.step = 0; self.elapsed = 0.; self.best = None
+        self.epoch = self.pos = self.step = 0; self.elapsed = 0.; self.best = None; self.val_step = -1
         self.epoch_losses, self.history, self.stop_reason = [], [], None
         self._signal = None
 
@@ -258,7 +258,7 @@ def state_dict(self:Trainer) -> dict:
     return dict(format=CKPT_FORMAT, kind='ming', train_cfg=asdict(self.cfg), model_cfg=self.model_cfg.to_dict(),
                 spectral=asdict(self.spectral), model=self.model.state_dict(), optimizer=self.opt.state_dict(),
                 scheduler=self.sched.state_dict(), epoch=self.epoch, pos=self.pos, step=self.step, elapsed=self.elapsed,
-                best=self.best, epoch_losses=list(self.epoch_losses), rng=rng_state())
+                best=self.best, val_step=self.val_step, epoch_losses=list(self.epoch_losses), rng=rng_state())
 
 @patch
 def save(self:Trainer, name:str='last.ckpt'):
@@ -274,7 +274,7 @@ def save(self:Trainer, name:str='last.ckpt'):
 def load_state_dict(self:Trainer, ck:dict):
     self.model.load_state_dict(ck['model']); self.opt.load_state_dict(ck['optimizer']); self.sched.load_state_dict(ck['scheduler'])
     self.epoch, self.pos, self.step, self.elapsed, self.best = ck['epoch'], ck['pos'], ck['step'], ck['elapsed'], ck['best']
-    self.epoch_losses = list(ck['epoch_losses']); set_rng_state(ck['rng'])
+    self.epoch_losses = list(ck['epoch_losses']); set_rng_state(ck['rng']); self.val_step = ck.get('val_step', -1)
 
 # %% ../nbs/40_trainer.ipynb #5f55a5b6
 def _check_compatible(ck:dict, cfg:TrainConfig, path):
@@ -394,6 +394,7 @@ def validate(self:Trainer) -> dict:
     "Sample (sharded over ranks), score against the validation split on rank 0, log, and keep `best.ckpt`."
     from ming.metrics import vun_gdss, fcd
     cfg, d = self.cfg, self.dist
+    self.val_step = self.step
     rows = choose_templates(len(self.data.train), cfg.val_samples, seed=cfg.seed, rep=10_000)
     self.model.eval()
     with torch.random.fork_rng(devices=[self.device] if self.device.type == 'cuda' else []):
@@ -439,7 +440,7 @@ def train(cfg:TrainConfig, out, resume:bool=False, data:TrainData|None=None) -> 
         raise MingError(f"{out} already holds a run (last.ckpt). Resume it with --resume, or choose another --out folder.")
     t = Trainer.resume(out, cfg, data) if resume else Trainer(cfg, out, data)
     reason = t.fit()
-    if not reason.startswith('signal') and t.best is None: t.validate()
+    if not reason.startswith('signal') and t.val_step != t.step: t.validate()   # the final state is always scored
     summary = dict(stop_reason=reason, epoch=t.epoch, step=t.step, elapsed_s=round(t.elapsed, 1), best=t.best,
                    val_metric=cfg.val_metric, n_params=sum(p.numel() for p in t.model.parameters()))
     if t.dist.main: (out / 'summary.json').write_text(json.dumps(summary, indent=1))
@@ -509,12 +510,18 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
     _check_positive(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                     val_samples=val_samples, subset=subset, log_every=log_every)
     _check_nonnegative(seed=seed, val_every=val_every)
-    preset = preset or dataset
-    cfg = train_config(preset, dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget,
-                       max_steps=max_steps, val_every=val_every, val_samples=val_samples, subset=subset, seed=seed,
-                       log_every=log_every, device=device, layout=layout, precision=precision, progress=not quiet)
+    out = Path(out or f'runs/{dataset}-{preset or dataset}')
+    given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
+                 val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, log_every=log_every,
+                 device=device, layout=layout, precision=precision)
+    if resume and (out / 'last.ckpt').exists():          # resume: the run's own settings, changed only where asked
+        base = TrainConfig(**load_checkpoint(out / 'last.ckpt')['train_cfg'])
+        if lr is not None and lr != base.lr:
+            raise MingError(f"--lr {lr} differs from the run's lr {base.lr}; a resumed run keeps its optimiser state "
+                            "(and learning rate). Start a new run in another --out folder to change it.")
+        cfg = update_config(base, **given, progress=not quiet)
+    else: cfg = train_config(preset or dataset, dataset=dataset, **given, progress=not quiet)
     if precision is not None: _autocast('cpu', precision)
-    out = Path(out or f'runs/{dataset}-{preset}')
     t = train(cfg, out, resume=resume)
     print(f"stopped ({t.stop_reason}) after {t.step} steps, {t.epoch} epochs, {t.elapsed/60:.1f} min; "
           f"best {cfg.val_metric} = {t.best}; checkpoints in {out}")
