@@ -1,6 +1,6 @@
 """MOSES data row with `ming.moses_metrics`: train samples vs the MOSES test sets, and the test set's own Valid/Unique.
 
-Usage: python bench/bench_moses.py [--n 25000] [--reps 3] [--n_jobs 2] [--fcd] [--only valid|row]
+Usage: python bench/bench_moses.py [--n 25000] [--reps 3] [--n_jobs 2] [--fcd] [--only valid|row|scaf_n]
 Prints every number as measured, with wall times (the machine may be shared: times are as measured).
 """
 import argparse, os, time, json, warnings
@@ -9,13 +9,17 @@ import numpy as np
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 from ming import moses_metrics as mm
 
+def _scaffold_of(smiles):
+    mol = mm.get_mol(smiles)
+    return None if mol is None else mm.scaffold(mol)
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--n', type=int, default=25_000)
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--n_jobs', type=int, default=2)
     ap.add_argument('--fcd', action='store_true', help='also FCD/Test and FCD/TestSF (ming.metrics.fcd)')
-    ap.add_argument('--only', choices=['valid', 'row'], default=None)
+    ap.add_argument('--only', choices=['valid', 'row', 'scaf_n'], default=None)
     ap.add_argument('--out', default='runs/bench_moses.json')
     a = ap.parse_args()
     res = {}
@@ -52,6 +56,18 @@ def main():
         res['row'] = {k: (float(np.mean([r[k] for r in runs])), float(np.std([r[k] for r in runs]))) for k in keys}
         print(f'MOSES data row, {a.reps} x {a.n:,} train molecules vs test (mean ± std over repetitions):')
         for k, (m, s) in res['row'].items(): print(f'  {k:12s} {m:.4f} ± {s:.4f}')
+    if a.only == 'scaf_n':      # Scaf/Test and Frag/Test depend on the sample size: grow a random train sample to all of train
+        from collections import Counter
+        ref = mm.reference_stats(test, a.n_jobs)
+        order = np.random.default_rng(0).permutation(len(train))
+        scafs, done, res['scaf_n'] = Counter(), 0, {}
+        for n in (25_000, 50_000, 100_000, 200_000, 400_000, 800_000, len(train)):
+            t = time.perf_counter()
+            scafs.update(s for s in mm.pmap(_scaffold_of, [train[i] for i in order[done:n]], a.n_jobs) if s is not None)
+            done = n
+            res['scaf_n'][n] = mm.cos_similarity(ref.scafs, scafs)
+            print(f'Scaf/Test of the first {n:,} of a random permutation of train: {res["scaf_n"][n]:.4f}  '
+                  f'[{time.perf_counter() - t:.1f} s]', flush=True)
     os.makedirs(os.path.dirname(a.out) or '.', exist_ok=True)
     with open(a.out, 'w') as f: json.dump(res, f, indent=1)
     print(f'total {time.perf_counter() - t0:.1f} s', flush=True)
