@@ -514,7 +514,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                  val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, log_every=log_every,
                  device=device, layout=layout, precision=precision)
-    if resume and (out / 'last.ckpt').exists():          # resume: the run's own settings, changed only where asked
+    if resume and preset is None and (out / 'last.ckpt').exists():   # resume: the run's own settings, changed only where asked
         base = TrainConfig(**load_checkpoint(out / 'last.ckpt')['train_cfg'])
         if lr is not None and lr != base.lr:
             raise MingError(f"--lr {lr} differs from the run's lr {base.lr}; a resumed run keeps its optimiser state "
