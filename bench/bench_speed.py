@@ -7,12 +7,15 @@ For the QM9, ZINC250k and MOSES configurations (released networks, E-step, T and
 one run, alternating dense and packed, several repetitions, median:
 * training-step throughput (molecules/s): E-step + loss + backward + AdamW step on one batch;
 * sampling throughput (molecules/s for the full reverse chain of T-1 updates): every update costs the same, so a few
-  updates of one sampler batch are timed and extrapolated to T-1 updates and divided by the batch's molecules;
+  updates of one sampler batch (256 molecules, not the reference's 2,000-5,000) are timed, extrapolated to T-1
+  updates and divided by the batch's molecules;
 * peak memory of one training step: peak RSS (VmHWM of /proc/self/status; `ru_maxrss` would count the parent's RSS
   inherited at fork) of a fresh subprocess that loads the batch, builds the model and runs one step (tracemalloc does
   not see torch's allocations), with glibc returning large blocks to the system on free (see `peak_memory`);
-* the achieved FLOP rate of a training step: matmul FLOPs counted by `torch.utils.flop_counter.FlopCounterMode`
-  (forward, E-step gradients and backward; element-wise work is not counted) divided by the step time, against the
+* the achieved FLOP rate of a training step: matmul FLOPs counted with torch's FLOP formulas (those of
+  `torch.utils.flop_counter.FlopCounterMode`, applied to every aten op of a step on 4 molecules, then scaled by the
+  number of network rows: every matmul has one row per pair; forward, E-step gradients and backward; element-wise work
+  is not counted) divided by the step time, against the
   rate of a dense 2048^3 matmul (1024^3 in bf16) and of a matmul shaped like the configuration's hidden layers
   (rows x H x H), both timed by torch in the same run at the same precision; and the share of the step's time spent in
   matmul kernels (torch.profiler), which bounds that ratio;
@@ -21,6 +24,12 @@ one run, alternating dense and packed, several repetitions, median:
 Times: wall-clock and CPU time of this process (`time.process_time`). The machine may be shared; with --threads 1
 (default) the CPU time is the time the work takes on one dedicated core, so the ratios and rates are computed from
 CPU time; the wall times and the load average are printed with them.
+
+Allocator: glibc maps every block above its mmap threshold (at most 32 MB) afresh and unmaps it on free, so a step
+whose activations exceed 32 MB (the dense layout's, at these batch sizes) spends much of its time in page faults
+(system time): 10 s of the 15 s of a dense ZINC250k step at 256 molecules. By default the timings therefore run with
+glibc told to serve everything from a heap it never trims (MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_ huge; the bench
+re-executes itself with them), which is fair to the dense formulation; --allocator default measures glibc as it comes.
 
 Data: QM9 and MOSES batches are real training molecules (QM9 from the graphs cache; MOSES from a seeded sample of the
 MOSES training file, featurised here). The ZINC250k csv is not available offline, so the ZINC250k configuration runs on
@@ -199,20 +208,34 @@ def child_memory(path):
     batch = Batch(**spec['batch'])
     model = MingModel(ming_config(spec['preset'], layout=spec['layout']))
     opt = torch.optim.AdamW(model.parameters())
-    base = status_mb('VmRSS')
+    base, t0 = status_mb('VmRSS'), os.times()
     train_step(model, opt, batch)
-    print(json.dumps(dict(base_mb=base, peak_mb=status_mb('VmHWM'))))   # ru_maxrss would include the parent's RSS at fork
+    t1 = os.times()
+    print(json.dumps(dict(base_mb=base, peak_mb=status_mb('VmHWM'),   # ru_maxrss would include the parent's RSS at fork
+                          user_s=t1.user - t0.user, sys_s=t1.system - t0.system)))
 
 
-def peak_memory(preset, layout, batch, threads, fixed_mmap=True):
-    """Peak RSS and RSS before the step (MB) of one training step in a fresh process. `fixed_mmap`: glibc serves every
-    allocation over 64 KB by mmap and returns it on free (MALLOC_MMAP_THRESHOLD_), so RSS follows torch's live tensors;
-    glibc's default raises that threshold as large blocks are freed, and the heap then keeps freed memory."""
+ALLOCATORS = {  # glibc malloc settings, read at process start
+    'default': {},                                              # glibc's defaults
+    'tuned': {'MALLOC_MMAP_MAX_': '0', 'MALLOC_TRIM_THRESHOLD_': str(2**40)},   # heap only, never trimmed
+    'mmap>64KB': {'MALLOC_MMAP_THRESHOLD_': str(64 * 1024)},    # every block > 64 KB mapped, unmapped on free
+}
+
+def allocator_env(name):
+    "os.environ with the glibc malloc settings of allocator `name` (and no other MALLOC_ variables)."
+    env = {k: v for k, v in os.environ.items() if not k.startswith('MALLOC_')}
+    return dict(env, **ALLOCATORS[name])
+
+
+def peak_memory(preset, layout, batch, threads, allocator='mmap>64KB'):
+    """Peak RSS and RSS before the step (MB) of one training step in a fresh process. With 'mmap>64KB' glibc maps every
+    block over 64 KB and unmaps it on free, so RSS follows torch's live tensors; 'default' and 'tuned' are what a
+    training run gets with those settings (freed heap memory stays resident)."""
     with tempfile.TemporaryDirectory() as d:
         p = os.path.join(d, 'spec.pt')
         torch.save(dict(preset=preset, layout=layout, threads=threads, batch=dataclasses.asdict(batch)), p)
-        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(64 * 1024)) if fixed_mmap else os.environ
-        out = subprocess.run([sys.executable, __file__, '--child-memory', p], capture_output=True, text=True, env=env)
+        out = subprocess.run([sys.executable, __file__, '--child-memory', p], capture_output=True, text=True,
+                             env=allocator_env(allocator))
     if out.returncode: return dict(error=(out.stderr.strip().splitlines() or ['killed'])[-1][:200], rc=out.returncode)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -234,8 +257,12 @@ def main():
     ap.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
     ap.add_argument('--out', default='runs/bench_speed.json')
     ap.add_argument('--child-memory', default=None, help=argparse.SUPPRESS)
+    ap.add_argument('--allocator', default='tuned', choices=['tuned', 'default'],
+                    help="glibc malloc for the timings: 'tuned' (default; no mmap, no trimming) or glibc's 'default'")
     a = ap.parse_args()
     if a.child_memory: return child_memory(a.child_memory)
+    if os.environ.get('MING_BENCH_ALLOCATOR') != a.allocator:     # glibc reads its settings at start: re-exec once
+        os.execve(sys.executable, [sys.executable, *sys.argv], dict(allocator_env(a.allocator), MING_BENCH_ALLOCATOR=a.allocator))
     torch.set_num_threads(a.threads)
     reps, steps = a.reps or (2 if a.quick else 3), (1 if a.quick else 2)
     npool = 2048 if a.quick else 4096
@@ -243,7 +270,8 @@ def main():
     bf16_hw = [f for f in ('avx512_bf16', 'amx_bf16', 'avx_vnni') if f in flags]
     print(f'bench_speed: torch {torch.__version__}, {torch.get_num_threads()} thread(s), {os.cpu_count()} cpus, CPU capability '
           f"{torch.backends.cpu.get_cpu_capability()}, bf16 instructions {bf16_hw or 'none'}, load average "
-          f"{os.getloadavg()[0]:.1f}, {'quick' if a.quick else 'full'}, {reps} reps, median", flush=True)
+          f"{os.getloadavg()[0]:.1f}, {'quick' if a.quick else 'full'}, {reps} reps, median, malloc {a.allocator} "
+          f"{ALLOCATORS[a.allocator] or '(glibc defaults)'}", flush=True)
     t_start = time.time()
     mm32 = matmul_rate(2048, 2048, 2048, torch.float32)
     mm16 = matmul_rate(*(512,) * 3 if a.quick else (1024,) * 3, torch.bfloat16, reps=3)
@@ -314,20 +342,21 @@ def main():
     if not a.no_memory:
         mrows = []
         big = 256 if a.quick else 1024
-        plan = [(p, lay, (64 if a.quick else CONFIGS[p][1]), True) for p in a.configs for lay in ('dense', 'packed')]
+        plan = [(p, lay, (64 if a.quick else CONFIGS[p][1]), 'mmap>64KB') for p in a.configs for lay in ('dense', 'packed')]
         if 'moses' in a.configs:
-            plan += [('moses', 'dense', 32 if a.quick else 128, True), ('moses', 'packed', big, True), ('moses', 'packed', big, False)]
-        for preset, layout, bs, fixed in plan:
+            plan += [('moses', 'dense', 32 if a.quick else 128, 'mmap>64KB')]
+            plan += [('moses', 'packed', big, al) for al in ('mmap>64KB', 'default', 'tuned')]
+        for preset, layout, bs, alloc in plan:
             pool, _ = template_pool(preset, npool)
             b = make_batches(preset, pool, bs, 1, seed=4)[0]
             avail = avail_gb()
-            r = peak_memory(preset, layout, b, a.threads, fixed)
-            r.update(config=preset, layout=layout, batch=bs, allocator='mmap>64KB' if fixed else 'glibc default',
-                     avail_gb_before=round(avail, 1))
+            r = peak_memory(preset, layout, b, a.threads, alloc)
+            r.update(config=preset, layout=layout, batch=bs, allocator=alloc, avail_gb_before=round(avail, 1))
             res.setdefault('memory', []).append(r)
             mrows.append({'config': preset, 'layout': layout, 'batch': bs, 'allocator': r['allocator'],
                           'peak RSS MB': f"{r['peak_mb']:.0f}" if 'peak_mb' in r else r.get('error', '?'),
-                          'step MB': f"{r['peak_mb'] - r['base_mb']:.0f}" if 'peak_mb' in r else ''})
+                          'step MB': f"{r['peak_mb'] - r['base_mb']:.0f}" if 'peak_mb' in r else '',
+                          'user s': f"{r['user_s']:.1f}" if 'user_s' in r else '', 'sys s': f"{r['sys_s']:.1f}" if 'sys_s' in r else ''})
         mem = {(r['config'], r['layout'], r['batch'], r['allocator']): r for r in res.get('memory', []) if 'peak_mb' in r}
         lo_bs, hi_bs = (32, 64) if a.quick else (128, 256)
         lo, hi = mem.get(('moses', 'dense', lo_bs, 'mmap>64KB')), mem.get(('moses', 'dense', hi_bs, 'mmap>64KB'))
@@ -336,11 +365,12 @@ def main():
             mrows.append({'config': 'moses', 'layout': 'dense', 'batch': big, 'allocator': 'mmap>64KB',
                           'peak RSS MB': f'~{est:.0f} (extrapolated)', 'step MB': ''})
             res['moses_dense_estimate_mb'] = dict(batch=big, mb=est)
-        print('\nPeak memory of one training step (peak RSS of a fresh process; step MB = peak - RSS before the step):')
+        print('\nPeak memory of one training step (peak RSS of a fresh process; step MB = peak - RSS before the step; '
+              'user/sys s: CPU time of that first step):')
         print(fmt_table(mrows, list(mrows[0])))
-        for fixed in ('mmap>64KB', 'glibc default'):
-            if ('moses', 'packed', big, fixed) in mem:
-                print(f"MOSES packed at batch {big:,} ({fixed}): peak RSS {mem['moses', 'packed', big, fixed]['peak_mb'] / 1024:.1f} GB "
+        for al in ALLOCATORS:
+            if ('moses', 'packed', big, al) in mem:
+                print(f"MOSES packed at batch {big:,} (malloc {al}): peak RSS {mem['moses', 'packed', big, al]['peak_mb'] / 1024:.1f} GB "
                       "(target <= 16 GB at 1,024)")
     res['seconds'] = time.time() - t_start; res['load_avg_end'] = os.getloadavg()
     os.makedirs(os.path.dirname(a.out) or '.', exist_ok=True)
