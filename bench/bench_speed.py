@@ -278,6 +278,42 @@ def main():
     print(f'dense matmul rate (CPU time, {a.threads} thread): fp32 2048^3 {mm32 / 1e9:.1f} GFLOP/s; '
           f'bf16 {512 if a.quick else 1024}^3 {mm16 / 1e9:.2f} GFLOP/s', flush=True)
     rows, res = [], dict(threads=a.threads, quick=a.quick, reps=reps, matmul_fp32=mm32, matmul_bf16=mm16, configs={})
+    # memory first: with the 'tuned' allocator this process keeps the heap of the dense steps it runs later
+    if not a.no_memory:
+        mrows = []
+        big = 256 if a.quick else 1024
+        plan = [(p, lay, (64 if a.quick else CONFIGS[p][1]), 'mmap>64KB') for p in a.configs for lay in ('dense', 'packed')]
+        if 'moses' in a.configs:
+            plan += [('moses', 'dense', 32 if a.quick else 128, 'mmap>64KB')]
+            plan += [('moses', 'packed', big, al) for al in ('mmap>64KB', 'default', 'tuned')]
+        for preset, layout, bs, alloc in plan:
+            pool, _ = template_pool(preset, npool)
+            b = make_batches(preset, pool, bs, 1, seed=4)[0]
+            avail = avail_gb()
+            if bs >= 1024 and avail < 14:                        # ~8 GB expected; leave room for the other users
+                r = dict(error=f'skipped: only {avail:.1f} GB available')
+            else: r = peak_memory(preset, layout, b, a.threads, alloc)
+            r.update(config=preset, layout=layout, batch=bs, allocator=alloc, avail_gb_before=round(avail, 1))
+            res.setdefault('memory', []).append(r)
+            mrows.append({'config': preset, 'layout': layout, 'batch': bs, 'allocator': r['allocator'],
+                          'peak RSS MB': f"{r['peak_mb']:.0f}" if 'peak_mb' in r else r.get('error', '?'),
+                          'step MB': f"{r['peak_mb'] - r['base_mb']:.0f}" if 'peak_mb' in r else '',
+                          'user s': f"{r['user_s']:.1f}" if 'user_s' in r else '', 'sys s': f"{r['sys_s']:.1f}" if 'sys_s' in r else ''})
+        mem = {(r['config'], r['layout'], r['batch'], r['allocator']): r for r in res.get('memory', []) if 'peak_mb' in r}
+        lo_bs, hi_bs = (32, 64) if a.quick else (128, 256)
+        lo, hi = mem.get(('moses', 'dense', lo_bs, 'mmap>64KB')), mem.get(('moses', 'dense', hi_bs, 'mmap>64KB'))
+        if lo and hi:
+            est = hi['peak_mb'] + (hi['peak_mb'] - lo['peak_mb']) / (hi_bs - lo_bs) * (big - hi_bs)
+            mrows.append({'config': 'moses', 'layout': 'dense', 'batch': big, 'allocator': 'mmap>64KB',
+                          'peak RSS MB': f'~{est:.0f} (extrapolated)', 'step MB': ''})
+            res['moses_dense_estimate_mb'] = dict(batch=big, mb=est)
+        print('\nPeak memory of one training step (peak RSS of a fresh process; step MB = peak - RSS before the step; '
+              'user/sys s: CPU time of that first step):')
+        print(fmt_table(mrows, list(mrows[0])))
+        for al in ALLOCATORS:
+            if ('moses', 'packed', big, al) in mem:
+                print(f"MOSES packed at batch {big:,} (malloc {al}): peak RSS {mem['moses', 'packed', big, al]['peak_mb'] / 1024:.1f} GB "
+                      "(target <= 16 GB at 1,024)")
     for preset in a.configs:
         from ming.sampler import ming_config
         cfg = ming_config(preset)
@@ -339,39 +375,6 @@ def main():
     print(f'\nbf16 autocast vs fp32, packed training step (CPU time); matmul rate bf16/fp32 = {mm16 / mm32:.3f}:')
     print(fmt_table(brows, list(brows[0])))
 
-    if not a.no_memory:
-        mrows = []
-        big = 256 if a.quick else 1024
-        plan = [(p, lay, (64 if a.quick else CONFIGS[p][1]), 'mmap>64KB') for p in a.configs for lay in ('dense', 'packed')]
-        if 'moses' in a.configs:
-            plan += [('moses', 'dense', 32 if a.quick else 128, 'mmap>64KB')]
-            plan += [('moses', 'packed', big, al) for al in ('mmap>64KB', 'default', 'tuned')]
-        for preset, layout, bs, alloc in plan:
-            pool, _ = template_pool(preset, npool)
-            b = make_batches(preset, pool, bs, 1, seed=4)[0]
-            avail = avail_gb()
-            r = peak_memory(preset, layout, b, a.threads, alloc)
-            r.update(config=preset, layout=layout, batch=bs, allocator=alloc, avail_gb_before=round(avail, 1))
-            res.setdefault('memory', []).append(r)
-            mrows.append({'config': preset, 'layout': layout, 'batch': bs, 'allocator': r['allocator'],
-                          'peak RSS MB': f"{r['peak_mb']:.0f}" if 'peak_mb' in r else r.get('error', '?'),
-                          'step MB': f"{r['peak_mb'] - r['base_mb']:.0f}" if 'peak_mb' in r else '',
-                          'user s': f"{r['user_s']:.1f}" if 'user_s' in r else '', 'sys s': f"{r['sys_s']:.1f}" if 'sys_s' in r else ''})
-        mem = {(r['config'], r['layout'], r['batch'], r['allocator']): r for r in res.get('memory', []) if 'peak_mb' in r}
-        lo_bs, hi_bs = (32, 64) if a.quick else (128, 256)
-        lo, hi = mem.get(('moses', 'dense', lo_bs, 'mmap>64KB')), mem.get(('moses', 'dense', hi_bs, 'mmap>64KB'))
-        if lo and hi:
-            est = hi['peak_mb'] + (hi['peak_mb'] - lo['peak_mb']) / (hi_bs - lo_bs) * (big - hi_bs)
-            mrows.append({'config': 'moses', 'layout': 'dense', 'batch': big, 'allocator': 'mmap>64KB',
-                          'peak RSS MB': f'~{est:.0f} (extrapolated)', 'step MB': ''})
-            res['moses_dense_estimate_mb'] = dict(batch=big, mb=est)
-        print('\nPeak memory of one training step (peak RSS of a fresh process; step MB = peak - RSS before the step; '
-              'user/sys s: CPU time of that first step):')
-        print(fmt_table(mrows, list(mrows[0])))
-        for al in ALLOCATORS:
-            if ('moses', 'packed', big, al) in mem:
-                print(f"MOSES packed at batch {big:,} (malloc {al}): peak RSS {mem['moses', 'packed', big, al]['peak_mb'] / 1024:.1f} GB "
-                      "(target <= 16 GB at 1,024)")
     res['seconds'] = time.time() - t_start; res['load_avg_end'] = os.getloadavg()
     os.makedirs(os.path.dirname(a.out) or '.', exist_ok=True)
     with open(a.out, 'w') as f: json.dump(res, f, indent=1, default=float)
