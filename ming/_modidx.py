@@ -331,6 +331,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': 'https://mi
                             'ming.train._gather_frames': ('trainer.html#_gather_frames', 'ming/train.py'),
                             'ming.train._mismatch': ('trainer.html#_mismatch', 'ming/train.py'),
                             'ming.train._refusal': ('trainer.html#_refusal', 'ming/train.py'),
+                            'ming.train._truncate_csv': ('trainer.html#_truncate_csv', 'ming/train.py'),
                             'ming.train.init_distributed': ('trainer.html#init_distributed', 'ming/train.py'),
                             'ming.train.load_checkpoint': ('trainer.html#load_checkpoint', 'ming/train.py'),
                             'ming.train.load_model': ('trainer.html#load_model', 'ming/train.py'),
@@ -340,6 +341,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': 'https://mi
                             'ming.train.sample_checkpoint': ('trainer.html#sample_checkpoint', 'ming/train.py'),
                             'ming.train.sample_cli': ('trainer.html#sample_cli', 'ming/train.py'),
                             'ming.train.sample_templates': ('trainer.html#sample_templates', 'ming/train.py'),
+                            'ming.train.tidy_run_folder': ('trainer.html#tidy_run_folder', 'ming/train.py'),
                             'ming.train.train': ('trainer.html#train', 'ming/train.py'),
                             'ming.train.train_cli': ('trainer.html#train_cli', 'ming/train.py'),
                             'ming.train.train_config': ('trainer.html#train_config', 'ming/train.py')}}}

@@ -328,6 +328,8 @@ def data_cli(action:str=None,        # 'info' (split sizes) or 'prepare' (featur
     "Prepare and inspect datasets: `ming data info qm9`, `ming data prepare moses`."
     if action not in ('info', 'prepare') or dataset is None:
         raise MingError("usage: ming data {info,prepare} DATASET [--data-dir D] [--cache-dir C] [--procs P] [--quick]")
+    if procs is not None and procs < 1: raise MingError(f"--procs must be 1 or more, got {procs} (leave it out for all cores).")
+    if not 0 < valid_frac < 1: raise MingError(f"--valid-frac must be between 0 and 1, got {valid_frac}.")
     from ming.graphs import load_file_graphs
     ds, sp = get_dataset(dataset), split_indices(dataset, seed, valid_frac, data_dir)
     idx = {}                                      # file key → row numbers of the kept molecules

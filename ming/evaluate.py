@@ -344,6 +344,8 @@ def evaluate_cli(samples:str=None,       # samples file (CSV from `ming sample`,
                 ):
     "Evaluate a samples file: print the table, write it as Markdown, CSV and JSON, and draw the plots."
     if samples is None: raise MingError("usage: ming evaluate SAMPLES.csv [--dataset qm9] [--protocol gdss] [--out DIR]")
+    for k, v in dict(n_jobs=n_jobs, n_reps=n_reps).items():
+        if v is not None and v < 1: raise MingError(f"--{k.replace('_', '-')} must be 1 or more, got {v}.")
     df = read_samples(samples)
     ev = evaluate(df, dataset, protocol, n_reps=n_reps, n_jobs=n_jobs, verbose=True); ev.source = str(samples)
     out = Path(out) if out else Path(samples).with_name(Path(samples).name.split('.')[0] + '_eval')

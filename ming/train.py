@@ -17,8 +17,8 @@ from .templates import choose_templates
 
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'CKPT_FORMAT', 'TrainConfig', 'model_config', 'train_config', 'TrainData', 'load_train_data',
-           'load_checkpoint', 'make_batch', 'sample_templates', 'Dist', 'init_distributed', 'Trainer', 'train',
-           'load_model', 'sample_checkpoint', 'train_cli', 'sample_cli']
+           'load_checkpoint', 'make_batch', 'sample_templates', 'Dist', 'init_distributed', 'Trainer',
+           'tidy_run_folder', 'train', 'load_model', 'sample_checkpoint', 'train_cli', 'sample_cli']
 
 # %% ../nbs/40_trainer.ipynb #c64b41b0
 @dataclass
@@ -258,7 +258,8 @@ def state_dict(self:Trainer) -> dict:
     return dict(format=CKPT_FORMAT, kind='ming', train_cfg=asdict(self.cfg), model_cfg=self.model_cfg.to_dict(),
                 spectral=asdict(self.spectral), model=self.model.state_dict(), optimizer=self.opt.state_dict(),
                 scheduler=self.sched.state_dict(), epoch=self.epoch, pos=self.pos, step=self.step, elapsed=self.elapsed,
-                best=self.best, val_step=self.val_step, epoch_losses=list(self.epoch_losses), rng=rng_state())
+                best=self.best, val_step=self.val_step, epoch_losses=list(self.epoch_losses), rng=rng_state(),
+                threads=torch.get_num_threads(), world=self.dist.world, device=self.device.type)
 
 @patch
 def save(self:Trainer, name:str='last.ckpt'):
@@ -279,8 +280,8 @@ def load_state_dict(self:Trainer, ck:dict):
 # %% ../nbs/40_trainer.ipynb #5f55a5b6
 def _check_compatible(ck:dict, cfg:TrainConfig, path):
     old = ck['train_cfg']
-    for k in ('dataset', 'model', 'layout', 'batch_size', 'seed', 'subset'):
-        if old[k] != getattr(cfg, k):
+    for k in ('dataset', 'model', 'layout', 'hidden', 'd_z', 'layers', 'batch_size', 'seed', 'subset'):
+        if old.get(k) != getattr(cfg, k):
             raise MingError(f"Cannot resume from {path}: it was trained with {k}={old[k]!r}, this run has {k}={getattr(cfg, k)!r}. "
                             "Resume with the same settings, or start a new run in another --out folder.")
 
@@ -295,7 +296,33 @@ def resume(cls:Trainer, out, cfg:TrainConfig|None=None, data=None, ckpt:str='las
     try: t.load_state_dict(ck)
     except (RuntimeError, KeyError, ValueError) as e:
         raise MingError(f"Checkpoint {path} does not match this model ({_mismatch(e)}).") from None
+    now = dict(threads=torch.get_num_threads(), world=t.dist.world, device=t.device.type)
+    diff = [f"{k} {ck[k]} -> {v}" for k, v in now.items() if k in ck and ck[k] != v]
+    if diff and t.dist.main:
+        warnings.warn(f"Resuming {path} with a different arithmetic ({', '.join(diff)}): the run continues correctly, but "
+                      "its losses match an uninterrupted run only to float rounding (sums are taken in another order), "
+                      "not bit for bit.", stacklevel=2)
     return t
+
+# %% ../nbs/40_trainer.ipynb #24eb2daa
+def _truncate_csv(path:Path, step:int):
+    "Drop the rows of CSV log `path` whose `step` is after `step` (rewritten atomically; other rows kept byte for byte)."
+    if not path.exists(): return 0
+    lines = path.read_text().splitlines(keepends=True)
+    if not lines: return 0
+    col = lines[0].rstrip('\r\n').split(',').index('step')
+    keep = [lines[0]] + [l for l in lines[1:] if l.strip() and int(float(l.split(',')[col])) <= step]
+    if len(keep) < len(lines):
+        with atomic_open(path, 'w') as f: f.writelines(keep)
+    return len(lines) - len(keep)
+
+def tidy_run_folder(out, step:int) -> dict:
+    "Put run folder `out` back to the state of its checkpoint at `step`: drop later log rows, remove stale temporary files."
+    out = Path(out)
+    stale = [f for f in out.glob('.*.ckpt.*.tmp')] + [f for f in out.glob('.*.csv.*.tmp')]
+    for f in stale: f.unlink(missing_ok=True)
+    dropped = {name: _truncate_csv(out / name, step) for name in ('train_log.csv', 'val_log.csv')}
+    return dict(removed=[f.name for f in stale], **dropped)
 
 # %% ../nbs/40_trainer.ipynb #bac06836
 @patch
@@ -439,6 +466,7 @@ def train(cfg:TrainConfig, out, resume:bool=False, data:TrainData|None=None) -> 
     if not resume and (out / 'last.ckpt').exists():
         raise MingError(f"{out} already holds a run (last.ckpt). Resume it with --resume, or choose another --out folder.")
     t = Trainer.resume(out, cfg, data) if resume else Trainer(cfg, out, data)
+    if resume and t.dist.main: tidy_run_folder(out, t.step)
     reason = t.fit()
     if not reason.startswith('signal') and t.val_step != t.step: t.validate()   # the final state is always scored
     summary = dict(stop_reason=reason, epoch=t.epoch, step=t.step, elapsed_s=round(t.elapsed, 1), best=t.best,
@@ -501,6 +529,9 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
               device:str=None,        # cpu, cuda, cuda:1 ... (default: CUDA if available)
               precision:str=None,     # fp32 or bf16
               layout:str=None,        # dense (reference) or packed (real unordered pairs only; faster)
+              hidden:int=None,        # width H of the networks (default: the preset's)
+              d_z:int=None,           # latent size per pair (default: the preset's)
+              layers:int=None,        # hidden layers L of the networks (default: the preset's)
               resume:bool=False,      # continue the run in --out from its last.ckpt
               quiet:bool=False,       # no progress bars
              ):
@@ -508,12 +539,12 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
     from ming.core import VOCABS
     if dataset not in VOCABS: raise MingError(f"Unknown dataset {dataset!r}; datasets are {', '.join(VOCABS)}.")
     _check_positive(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
-                    val_samples=val_samples, subset=subset, log_every=log_every)
+                    val_samples=val_samples, subset=subset, log_every=log_every, hidden=hidden, d_z=d_z, layers=layers)
     _check_nonnegative(seed=seed, val_every=val_every)
     out = Path(out or f'runs/{dataset}-{preset or dataset}')
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                  val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, log_every=log_every,
-                 device=device, layout=layout, precision=precision)
+                 device=device, layout=layout, precision=precision, hidden=hidden, d_z=d_z, layers=layers)
     if resume and preset is None and (out / 'last.ckpt').exists():   # resume: the run's own settings, changed only where asked
         base = TrainConfig(**load_checkpoint(out / 'last.ckpt')['train_cfg'])
         if lr is not None and lr != base.lr:
