@@ -331,6 +331,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': 'https://mi
                             'ming.train._gather_frames': ('trainer.html#_gather_frames', 'ming/train.py'),
                             'ming.train._mismatch': ('trainer.html#_mismatch', 'ming/train.py'),
                             'ming.train._refusal': ('trainer.html#_refusal', 'ming/train.py'),
+                            'ming.train._tf32': ('trainer.html#_tf32', 'ming/train.py'),
                             'ming.train._truncate_csv': ('trainer.html#_truncate_csv', 'ming/train.py'),
                             'ming.train.init_distributed': ('trainer.html#init_distributed', 'ming/train.py'),
                             'ming.train.load_checkpoint': ('trainer.html#load_checkpoint', 'ming/train.py'),

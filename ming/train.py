@@ -16,9 +16,9 @@ from .core import MingError, get_vocab, seed_everything, rng_state, set_rng_stat
 from .templates import choose_templates
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'CKPT_FORMAT', 'TrainConfig', 'model_config', 'train_config', 'TrainData', 'load_train_data',
-           'load_checkpoint', 'make_batch', 'sample_templates', 'Dist', 'init_distributed', 'Trainer',
-           'tidy_run_folder', 'train', 'load_model', 'sample_checkpoint', 'train_cli', 'sample_cli']
+__all__ = ['TRAIN_PRESETS', 'CKPT_FORMAT', 'PRECISIONS', 'TrainConfig', 'model_config', 'train_config', 'TrainData',
+           'load_train_data', 'load_checkpoint', 'make_batch', 'sample_templates', 'Dist', 'init_distributed',
+           'Trainer', 'tidy_run_folder', 'train', 'load_model', 'sample_checkpoint', 'train_cli', 'sample_cli']
 
 # %% ../nbs/40_trainer.ipynb #c64b41b0
 @dataclass
@@ -48,7 +48,7 @@ class TrainConfig:
     log_every: int = 10             # steps between lines of `train_log.csv`
     ckpt_every: int = 200           # steps between `last.ckpt` writes (also written each epoch and on stop)
     device: str = ''                # '' = CUDA if available, else CPU
-    precision: str = 'fp32'         # 'fp32' or 'bf16' (autocast)
+    precision: str = 'fp32'         # 'fp32', 'bf16' (autocast) or 'tf32' (CUDA matmuls on TF32 tensor cores)
     progress: bool = True           # progress bars
 
 TRAIN_PRESETS = {
@@ -150,10 +150,27 @@ def make_batch(graphs, rows, spectral, vocab, device=None):
     b = collate(graphs, np.asarray(rows), spectral, vocab)
     return b.to(device) if device is not None else b
 
+PRECISIONS = ('fp32', 'bf16', 'tf32')
+
+@contextlib.contextmanager
+def _tf32():
+    "CUDA float32 matmuls on TF32 tensor cores for the duration (fp32 storage, products rounded to a 10-bit mantissa)."
+    m = torch.backends.cuda.matmul
+    if hasattr(m, 'fp32_precision'):                       # torch >= 2.9
+        old = m.fp32_precision; m.fp32_precision = 'tf32'
+        try: yield
+        finally: m.fp32_precision = old
+    else:
+        old = m.allow_tf32; m.allow_tf32 = True
+        try: yield
+        finally: m.allow_tf32 = old
+
 def _autocast(device, precision:str):
+    "The arithmetic of `precision` on `device`: fp32 (faithful), bf16 autocast, or tf32 (CUDA matmuls; fp32 elsewhere)."
     if precision == 'fp32': return contextlib.nullcontext()
     if precision == 'bf16': return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
-    raise MingError(f"Unknown precision {precision!r}; use 'fp32' or 'bf16'.")
+    if precision == 'tf32': return _tf32() if torch.device(device).type == 'cuda' else contextlib.nullcontext()
+    raise MingError(f"Unknown precision {precision!r}; use {', '.join(map(repr, PRECISIONS))}.")
 
 # %% ../nbs/40_trainer.ipynb #d51716f0
 def sample_templates(model,            # a model with `.sample(batch) -> (atoms, bonds)`
@@ -527,7 +544,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
               seed:int=None,          # random seed (default 2017)
               log_every:int=None,     # steps between lines of train_log.csv
               device:str=None,        # cpu, cuda, cuda:1 ... (default: CUDA if available)
-              precision:str=None,     # fp32 or bf16
+              precision:str=None,     # fp32, bf16 (autocast) or tf32 (CUDA matmuls on TF32 cores; CPU: fp32)
               layout:str=None,        # dense (reference) or packed (real unordered pairs only; faster)
               hidden:int=None,        # width H of the networks (default: the preset's)
               d_z:int=None,           # latent size per pair (default: the preset's)
@@ -567,7 +584,7 @@ def sample_cli(ckpt:str=None,         # checkpoint to sample from (e.g. runs/qm9
                seed:int=2017,         # seed of the templates and of the sampler's noise
                batch_size:int=1000,   # molecules per sampler batch
                device:str=None,       # cpu, cuda, ... (default: CUDA if available)
-               precision:str='fp32',  # fp32 or bf16
+               precision:str='fp32',  # fp32, bf16 (autocast) or tf32 (CUDA matmuls on TF32 cores; CPU: fp32)
                quiet:bool=False,      # no progress bars
               ):
     "Sample molecules from a checkpoint into a samples file: `ming sample --ckpt runs/qm9-qm9/best.ckpt --n 10000`."

@@ -163,7 +163,7 @@ BAD_TRAIN = [
     (['--preset', 'tiny', '--val-samples', '0'], ['--val-samples must be positive']),
     (['--preset', 'tiny', '--val-every', '-1'], ['--val-every must be 0 or more, got -1']),
     (['--preset', 'tiny', '--seed', '-1'], ['--seed must be 0 or more, got -1']),
-    (['--preset', 'tiny', '--precision', 'fp16'], ["Unknown precision 'fp16'", "'fp32' or 'bf16'"]),
+    (['--preset', 'tiny', '--precision', 'fp16'], ["Unknown precision 'fp16'", "'fp32', 'bf16', 'tf32'"]),
     (['--preset', 'tiny', '--device', 'gpu0'], ["Unknown device 'gpu0'", '--device cpu']),
     (['--preset', 'tiny', '--layout', 'diag'], ["Unknown pair layout 'diag'", "'dense'", "'packed'"]),
     (['--preset', 'tiny', '--hidden', '0'], ['--hidden must be positive, got 0']),
@@ -597,3 +597,10 @@ def test_no_unsafe_loading_in_the_package():
                     r'\bdill\b', r'\bjoblib\.load\(', r'\bcloudpickle\b'):
             bad += [f'{f.name}: {m.group(0)}' for m in re.finditer(pat, src)]
     assert bad == [], bad
+
+
+def test_tf32_on_cpu_is_fp32(tmp_path, reference):
+    "--precision tf32 changes only CUDA matmuls: on a CPU the run is the fp32 run, bit for bit."
+    rc, o, e = run_cli('train', *TINY, '--max-steps', 4, '--precision', 'tf32', '--out', tmp_path / 'run')
+    assert rc == 0, e
+    np.testing.assert_array_equal(_log(tmp_path / 'run').loss, _log(reference).loss[:4])
