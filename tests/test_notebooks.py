@@ -16,5 +16,15 @@ def _notebooks():
 def test_notebook(nb):
     force = os.environ.get('MING_TEST_FLAGS', '').split()          # e.g. MING_TEST_FLAGS=slow runs the slow cells too
     skip = [f for f in ('slow', 'gpu') if f not in force]
-    ok, secs = run_nb(nb, skip_flags=skip, force_flags=force, basepath=NBS)
+    try: ok, secs = run_nb(nb, skip_flags=skip, force_flags=force, basepath=NBS)
+    finally: _close_widgets()
     assert ok, f'{nb.name} failed (run it with `nbdev-test --path {nb}` to see the cell)'
+
+
+def _close_widgets():
+    "Close the widgets a notebook made (progress bars, sliders) now, so none is left to fail at interpreter exit."
+    try: from ipywidgets.widgets.widget import _instances
+    except ImportError: return
+    for w in list(_instances.values()):
+        try: w.close()
+        except KeyError: _instances.pop(w.model_id, None); w.comm = None     # its comm is already unregistered
