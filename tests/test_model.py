@@ -11,12 +11,7 @@ from ming.diffusion import Diffusion, DiffusionConfig
 from ming.sampler import ming_sample_steps, ming_sample, MingModel, MingConfig, ming_config
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    "These tensors are tiny: one thread avoids OpenMP barrier stalls on a shared, oversubscribed CPU (30x here)."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_thread')      # tests/conftest.py
 
 
 def synthetic(bs=3, n=5, k=7, C=8, E=4, sizes=(4, 5, 3), seed=0):

@@ -12,12 +12,7 @@ from ming.inr import TwinINR, inr_config
 from ming.sampler import MingModel, MingConfig, ming_config, ming_sample_steps
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    "Tiny tensors: one thread avoids OpenMP barrier stalls on a shared, oversubscribed CPU."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_thread')      # tests/conftest.py
 
 
 def synthetic(sizes=(4, 5, 3), n=None, k=7, C=8, E=4, seed=0, dtype=torch.float32):

@@ -19,12 +19,7 @@ PER_EPOCH, STEPS = 32, 40                                 # the resumed part of 
 QM9 = get_vocab('qm9')
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    "Tiny tensors: one thread avoids OpenMP stalls on a shared CPU (4x faster here), and the subprocesses use one too."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_thread')      # tests/conftest.py
 
 
 def run_cli(*args):
