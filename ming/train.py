@@ -299,7 +299,7 @@ def _check_compatible(ck:dict, cfg:TrainConfig, path):
     old = ck['train_cfg']
     for k in ('dataset', 'model', 'layout', 'hidden', 'd_z', 'layers', 'batch_size', 'seed', 'subset'):
         if old.get(k) != getattr(cfg, k):
-            raise MingError(f"Cannot resume from {path}: it was trained with {k}={old[k]!r}, this run has {k}={getattr(cfg, k)!r}. "
+            raise MingError(f"Cannot resume from {path}: it was trained with {k}={old.get(k)!r}, this run has {k}={getattr(cfg, k)!r}. "
                             "Resume with the same settings, or start a new run in another --out folder.")
 
 @patch(cls_method=True)
@@ -548,7 +548,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
               layout:str=None,        # dense (reference) or packed (real unordered pairs only; faster)
               hidden:int=None,        # width H of the networks (default: the preset's)
               d_z:int=None,           # latent size per pair (default: the preset's)
-              layers:int=None,        # hidden layers L of the networks (default: the preset's)
+              layers:int=None,        # linear layers L per network (default: the preset's)
               resume:bool=False,      # continue the run in --out from its last.ckpt
               quiet:bool=False,       # no progress bars
              ):
