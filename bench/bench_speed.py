@@ -85,7 +85,7 @@ def _template_pool(preset, n, seed=0):
 
 def synthetic_batch(sizes, k, C, E=4, seed=0):
     "A dense Batch of random symmetric molecules-as-functions with the given atom counts (for the ZINC250k shapes)."
-    from ming.functional import Batch
+    from ming.models.ming.pairs import Batch
     g = torch.Generator().manual_seed(seed)
     bs, n = len(sizes), int(max(sizes))
     node = torch.arange(n)[None] < torch.as_tensor(sizes)[:, None]
@@ -99,9 +99,9 @@ def synthetic_batch(sizes, k, C, E=4, seed=0):
 
 def make_batches(preset, pool, bs, count, seed=0):
     "`count` batches of `bs` molecules for `preset`."
-    from ming.functional import collate
+    from ming.models.ming.pairs import collate
     from ming.spectral import spectral_config
-    from ming.sampler import ming_config
+    from ming.models.ming.model import ming_config
     cfg, rng = ming_config(preset), np.random.default_rng(seed)
     if pool is None:
         out = []
@@ -115,7 +115,7 @@ def make_batches(preset, pool, bs, count, seed=0):
 # ---------------------------------------------------------------- measurements
 def models(preset):
     "The released configuration in both layouts, with the same weights."
-    from ming.sampler import MingModel, ming_config
+    from ming.models.ming.model import MingModel, ming_config
     torch.manual_seed(0)
     md, mp = MingModel(ming_config(preset)), MingModel(ming_config(preset, layout='packed'))
     mp.load_state_dict(md.state_dict())
@@ -201,8 +201,8 @@ def pairs(batch):
 # ---------------------------------------------------------------- memory (fresh subprocess per measurement)
 def child_memory(path):
     "Run in a subprocess: load a saved batch, build the model, run one training step, print peak RSS as JSON."
-    from ming.functional import Batch
-    from ming.sampler import MingModel, ming_config
+    from ming.models.ming.pairs import Batch
+    from ming.models.ming.model import MingModel, ming_config
     spec = torch.load(path, weights_only=False)
     torch.set_num_threads(spec['threads'])
     batch = Batch(**spec['batch'])
@@ -315,7 +315,7 @@ def main():
                 print(f"MOSES packed at batch {big:,} (malloc {al}): peak RSS {mem['moses', 'packed', big, al]['peak_mb'] / 1024:.1f} GB "
                       "(target <= 16 GB at 1,024)")
     for preset in a.configs:
-        from ming.sampler import ming_config
+        from ming.models.ming.model import ming_config
         cfg = ming_config(preset)
         bs, sbs = QUICK[preset] if a.quick else CONFIGS[preset][1:]
         pool, what = template_pool(preset, npool)

@@ -2,6 +2,6 @@
 
 Modules:
 
-- `ming.train`: One trainer for `ming`'s models: presets, AdamW + ReduceLROnPlateau, model selection on the validation split, atomic resumable checkpoints, logs; and the sampler that writes samples files. `ming train`, `ming sample`."""
+- `ming.train`: One trainer for every `ming` model: presets, AdamW (or Adam) + ReduceLROnPlateau, model selection on the validation split, atomic resumable checkpoints, logs, many processes. `ming train`."""
 
 __version__ = "0.0.1"

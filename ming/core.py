@@ -14,7 +14,8 @@ import torch
 
 # %% auto #0
 __all__ = ['VOCABS', 'MingError', 'Vocab', 'get_vocab', 'seed_everything', 'rng_state', 'set_rng_state', 'default_device',
-           'atomic_open', 'atomic_torch_save', 'update_config', 'quiet_rdkit']
+           'atomic_open', 'atomic_torch_save', 'update_config', 'preset_of', 'check_positive', 'check_nonnegative',
+           'quiet_rdkit']
 
 # %% ../nbs/00_core.ipynb #758abc60
 class MingError(Exception):
@@ -116,6 +117,24 @@ def update_config(cfg, **kw):
     bad = [k for k in kw if k not in names]
     if bad: raise MingError(f"Unknown option(s) {bad} for {type(cfg).__name__}; valid options: {sorted(names)}.")
     return replace(cfg, **{k: v for k, v in kw.items() if v is not None})
+
+def preset_of(table:dict, name:str, what:str='preset'):
+    "`table[name]`, or a `MingError` naming `what` and listing the known names."
+    if name not in table: raise MingError(f"Unknown {what} {name!r}; known presets: {', '.join(table)}.")
+    return table[name]
+
+# %% ../nbs/00_core.ipynb #chk0cd01
+def check_positive(**kw):
+    "Raise a `MingError` for the first option in `kw` that is given (not None) and not > 0 (NaN included)."
+    for k, v in kw.items():
+        if v is not None and not v > 0:
+            raise MingError(f"--{k.replace('_', '-')} must be positive, got {v}." +
+                            (" Leave it out for no limit." if k in ('time_budget', 'max_steps') else ''))
+
+def check_nonnegative(**kw):
+    "Raise a `MingError` for the first option in `kw` that is given and negative."
+    for k, v in kw.items():
+        if v is not None and v < 0: raise MingError(f"--{k.replace('_', '-')} must be 0 or more, got {v}.")
 
 # %% ../nbs/00_core.ipynb #f157a4b5
 @contextlib.contextmanager

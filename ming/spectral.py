@@ -8,7 +8,7 @@ Docs: https://ming.readthedocs.invalid/spectral.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass
 import torch
-from .core import MingError, update_config
+from .core import MingError, update_config, preset_of
 
 # %% auto #0
 __all__ = ['SPECTRAL_PRESETS', 'node_mask', 'laplacian', 'spectral_features', 'pair_coords', 'SpectralConfig', 'spectral_config',
@@ -60,7 +60,7 @@ def pair_coords(phi:torch.Tensor,  # (bs, N, k) scaled eigenvectors from `spectr
     return phi[:, :, None, :] * phi[:, None, :, :]              # (bs, n, n, k)
 
 # %% ../nbs/03_spectral.ipynb #fbf1ea7c
-@dataclass
+@dataclass(frozen=True)
 class SpectralConfig:
     "How the pair coordinates of a molecule are computed."
     k: int = 7                 # eigenvectors kept, lowest non-trivial frequencies first
@@ -79,9 +79,7 @@ SPECTRAL_PRESETS = {
 
 def spectral_config(preset:str='qm9', **kw) -> SpectralConfig:
     "The preset `preset` with fields in `kw` replaced."
-    if preset not in SPECTRAL_PRESETS:
-        raise MingError(f"Unknown spectral preset {preset!r}; known presets: {', '.join(SPECTRAL_PRESETS)}.")
-    cfg = update_config(SPECTRAL_PRESETS[preset], **kw)
+    cfg = update_config(preset_of(SPECTRAL_PRESETS, preset, 'spectral preset'), **kw)
     if cfg.dtype not in ('float64', 'float32'):
         raise MingError(f"Spectral dtype must be 'float64' or 'float32', got {cfg.dtype!r}.")
     return cfg

@@ -1,35 +1,19 @@
 "Tests of the MING model pieces together: TwinINR, E-step, losses, diffusion, sampler, MingModel (CPU, tiny sizes)."
 from types import SimpleNamespace
+import dataclasses
 import pytest, torch
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
 from ming.core import MingError
-from ming.inr import TwinINR, ModulatedSiren, inr_config, n_params
-from ming.em import EMConfig, infer_latents, make_input, ming_losses
-from ming.diffusion import Diffusion, DiffusionConfig
-from ming.sampler import ming_sample_steps, ming_sample, MingModel, MingConfig, ming_config
+from ming.models.ming.inr import TwinINR, ModulatedSiren, inr_config, n_params
+from ming.models.ming.em import EMConfig, infer_latents, make_input, ming_losses
+from ming.models.ming.diffusion import Diffusion, DiffusionConfig
+from ming.models.ming.model import ming_sample_steps, ming_sample, MingModel, MingConfig, ming_config, dense_pairs, Pairs
+from ming.models.ming.testing import synthetic, Oracle
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')      # tests/conftest.py
-
-
-def synthetic(bs=3, n=5, k=7, C=8, E=4, sizes=(4, 5, 3), seed=0):
-    "Dense pieces with all-different sizes: symmetric x, symmetric one-hot y0 in the MING layout, masks."
-    g = torch.Generator().manual_seed(seed)
-    node = torch.arange(n)[None] < torch.tensor(sizes)[:, None]
-    mask = node[:, :, None] & node[:, None, :]
-    phi = torch.randn(bs, n, k, generator=g) * node[..., None]
-    x = phi[:, :, None] * phi[:, None, :]
-    b = torch.triu(torch.randint(0, E, (bs, n, n), generator=g), 1); b = b + b.transpose(1, 2)
-    cls = torch.where(torch.eye(n, dtype=torch.bool), torch.randint(E, C, (bs, n, n), generator=g), b)
-    y0 = F.one_hot(cls, C).float() * mask[..., None]
-    return SimpleNamespace(x=x, y0=y0, mask=mask, node_mask=node, n_atoms=node.sum(1), idx=torch.arange(bs))
-
-
-class Oracle(torch.nn.Module):
-    def __init__(self, out): super().__init__(); self.out_ = out
-    def forward(self, s, z): return self.out_
 
 
 def test_param_counts():
@@ -43,7 +27,7 @@ def test_param_counts():
 def test_permutation_equivariance():
     "Relabelling the atoms permutes latents and outputs and leaves the losses unchanged."
     torch.manual_seed(0)
-    b = synthetic(bs=1, sizes=(5,))
+    b = synthetic(sizes=(5,))
     tw = TwinINR(inr_config('tiny'))
     y_t = 0.7 * b.y0 + 0.5 * torch.randn_like(b.y0)
     p = torch.tensor([3, 0, 4, 1, 2])
@@ -79,7 +63,7 @@ def test_packed_upper_triangle_matches_dense():
     zd = infer_latents(tw.psi, s, y_t, b.mask)
     zp = infer_latents(tw.psi, s[up], y_t[up], torch.ones(len(w)))
     torch.testing.assert_close(zp, zd[up])
-    from ming.em import masked_ce, masked_mse
+    from ming.models.ming.em import masked_ce, masked_mse
     torch.testing.assert_close(masked_ce(tw.theta(s[up], zp), b.y0[up], w), dl['ce'])
     torch.testing.assert_close(masked_mse(tw.psi(s[up], zp), y_t[up], w), dl['mse'])
 
@@ -92,9 +76,9 @@ def test_packed_sampler_matches_dense():
     d = Diffusion(DiffusionConfig(T=6))
     y = torch.randn(3, 5, 5, 8); y = (y + y.transpose(1, 2)) / 2 * b.mask[..., None]
     up, _ = _upper(b)
-    dense = [s.y for s in ming_sample_steps(tw, b.x, b.mask, d, y=y, eta=0.)]
-    packed = [s.y for s in ming_sample_steps(tw, b.x[up], torch.ones(int(up.sum()), dtype=torch.bool), d, y=y[up],
-                                             eta=0., symmetric=False)]
+    dense = [s.y for s in ming_sample_steps(tw, dense_pairs(b.x, b.mask), d, y=y, eta=0.)]
+    rows = Pairs(b.x[up], torch.ones(int(up.sum()), dtype=torch.bool), packed=True)   # rows: nothing to symmetrise, weight 1
+    packed = [s.y for s in ming_sample_steps(tw, rows, d, y=y[up], eta=0.)]
     assert len(dense) == len(packed) == 5
     for a, p in zip(dense, packed): torch.testing.assert_close(a[up], p, rtol=1e-4, atol=1e-5)
 
@@ -118,9 +102,7 @@ def test_latents_are_per_pair(bs, n, seed):
 def test_model_oracle_end_to_end():
     "MingModel.sample_steps with an oracle θ ends at the true classes (checks the posterior chain end to end)."
     b = synthetic()
-    model = MingModel(ming_config('qm9'))                    # T = 100, the released schedule
-    model.net = TwinINR(inr_config('tiny'))                  # small ψ for speed; θ is the oracle
-    model.cfg.inr = model.net.cfg
+    model = MingModel(dataclasses.replace(ming_config('qm9'), inr=inr_config('tiny')))   # T = 100, the released schedule; small ψ
     model.net.theta = Oracle(10. * b.y0)
     states = list(model.sample_steps(b, generator=torch.Generator().manual_seed(0)))
     assert [s.t for s in states] == list(range(99, 0, -1))
@@ -145,8 +127,8 @@ def test_model_trains_and_roundtrips(tmp_path):
     m2 = MingModel(MingConfig.from_dict(ck['config'])); m2.load_state_dict(ck['model'])
     assert fixed(m2) == fixed(model)
     g = lambda: torch.Generator().manual_seed(5)
-    torch.testing.assert_close(ming_sample(m2.net, b.x, b.mask, m2.diffusion, generator=g()),
-                               ming_sample(model.net, b.x, b.mask, model.diffusion, generator=g()))
+    torch.testing.assert_close(ming_sample(m2.net, dense_pairs(b.x, b.mask), m2.diffusion, generator=g()),
+                               ming_sample(model.net, dense_pairs(b.x, b.mask), model.diffusion, generator=g()))
 
 
 def test_errors():
@@ -154,7 +136,7 @@ def test_errors():
     model = MingModel(ming_config('tiny'))
     with pytest.raises(MingError, match='spectral channels'): model.loss(SimpleNamespace(x=b.x[..., :3], y0=b.y0, mask=b.mask))
     with pytest.raises(MingError, match='T >= 2'):
-        ming_sample(model.net, b.x, b.mask, Diffusion(DiffusionConfig(T=1)))
+        ming_sample(model.net, dense_pairs(b.x, b.mask), Diffusion(DiffusionConfig(T=1)))
     with pytest.raises(MingError, match='regulariser'):
         infer_latents(model.net.psi, make_input(b.x, 0.5, b.mask), b.y0, b.mask, reg_z=1., reg='l1')
 
@@ -165,13 +147,13 @@ def test_chain_follows_marginal_means():
     for T in (10, 100):
         d = Diffusion(DiffusionConfig(T=T))
         tw = TwinINR(inr_config('tiny')); tw.theta = Oracle(b.y0)
-        y = ming_sample(tw, b.x, b.mask, d, y=d.sqrt_ab[-1] * b.y0, eta=0.)
+        y = ming_sample(tw, dense_pairs(b.x, b.mask), d, y=d.sqrt_ab[-1] * b.y0, eta=0.)
         torch.testing.assert_close(y, d.sqrt_ab[0] * b.y0, rtol=1e-5, atol=1e-5)
 
 
 def test_ce_targets_and_value():
     "A perfect θ has ~0 CE, a uniform θ has log C; the MSE of ψ = y_t is 0."
-    from ming.em import masked_ce, masked_mse
+    from ming.models.ming.em import masked_ce, masked_mse
     b = synthetic()
     assert masked_ce(20. * b.y0, b.y0, b.mask) < 1e-6
     torch.testing.assert_close(masked_ce(torch.zeros_like(b.y0), b.y0, b.mask), torch.tensor(8.).log())

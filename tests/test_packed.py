@@ -6,26 +6,14 @@ import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
 from ming.core import MingError
-from ming.functional import Batch, pack_pairs, unpack
-from ming.diffusion import mirror_upper, symmetrize
-from ming.inr import TwinINR, inr_config
-from ming.sampler import MingModel, MingConfig, ming_config, ming_sample_steps
+from ming.models.ming.pairs import Batch, pack_pairs, unpack
+from ming.models.ming.diffusion import mirror_upper, symmetrize
+from ming.models.ming.inr import TwinINR, inr_config
+from ming.models.ming.model import MingModel, MingConfig, ming_config, ming_sample_steps, packed_pairs
+from ming.models.ming.testing import synthetic, Oracle, coupled as coupled_noise
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')      # tests/conftest.py
-
-
-def synthetic(sizes=(4, 5, 3), n=None, k=7, C=8, E=4, seed=0, dtype=torch.float32):
-    "A dense `Batch` with all-different sizes: symmetric x, symmetric one-hot y0 in the MING layout."
-    g = torch.Generator().manual_seed(seed)
-    bs, n = len(sizes), n or max(sizes)
-    node = torch.arange(n)[None] < torch.tensor(sizes)[:, None]
-    mask = node[:, :, None] & node[:, None, :]
-    phi = torch.randn(bs, n, k, generator=g, dtype=dtype) * node[..., None]
-    b = torch.triu(torch.randint(0, E, (bs, n, n), generator=g), 1); b = b + b.transpose(1, 2)
-    cls = torch.where(torch.eye(n, dtype=torch.bool), torch.randint(E, C, (bs, n, n), generator=g), b)
-    return Batch(x=phi[:, :, None] * phi[:, None, :], y0=F.one_hot(cls, C).to(dtype) * mask[..., None], mask=mask,
-                 node_mask=node, n_atoms=node.sum(1), idx=torch.arange(bs))
 
 
 def twins(preset='tiny', reg_z=0., reg='frobenius', sym_noise=False, seed=0):
@@ -34,24 +22,11 @@ def twins(preset='tiny', reg_z=0., reg='frobenius', sym_noise=False, seed=0):
     out = []
     for layout in ('dense', 'packed'):
         cfg = ming_config(preset, layout=layout)
-        cfg.em.reg_z, cfg.em.reg, cfg.diffusion.symmetric_noise = reg_z, reg, sym_noise
+        cfg = dataclasses.replace(cfg, em=dataclasses.replace(cfg.em, reg_z=reg_z, reg=reg),
+                                  diffusion=dataclasses.replace(cfg.diffusion, symmetric_noise=sym_noise))
         out.append(MingModel(cfg))
     out[1].load_state_dict(out[0].state_dict())
     return out
-
-
-class Oracle(torch.nn.Module):
-    def __init__(self, out): super().__init__(); self.out_ = out
-    def forward(self, s, z): return self.out_
-
-
-def coupled_noise(batch, model, draws):
-    "Noise functions that feed the dense chain `draws` and the packed chain the same noise, packed."
-    p, sym_noise = pack_pairs(batch), model.diffusion.cfg.symmetric_noise
-    eff = mirror_upper if sym_noise else symmetrize              # the noise the dense chain effectively adds
-    sc = 1. if sym_noise else p.weight.to(draws[0].dtype).sqrt()[:, None]
-    a, b = iter(draws), iter(draws)
-    return (lambda shape: next(a)), (lambda shape: p.take(eff(next(b))) * sc)
 
 
 def test_config_layout():
@@ -70,7 +45,7 @@ def test_packed_loss_and_grads_match_dense(reg_z, reg):
     md, mp = twins(reg_z=reg_z, reg=reg)
     t = torch.tensor([0, 5, 9])
     e = mirror_upper(torch.randn(b.y0.shape, generator=torch.Generator().manual_seed(1)))
-    (ld, lgd), (lp, lgp) = md.loss(b, t=t, noise=e), mp.loss(b, t=t, noise=e)
+    (ld, lgd, _), (lp, lgp, _) = md.loss(b, dict(t=t, noise=e)), mp.loss(b, dict(t=t, noise=e))
     for k in lgd: torch.testing.assert_close(lgp[k], lgd[k], rtol=1e-5, atol=1e-6)
     ld.backward(); lp.backward()
     for (name, a), c in zip(md.named_parameters(), mp.parameters()):
@@ -83,7 +58,7 @@ def test_packed_noise_is_per_unordered_pair():
     _, mp = twins()
     t = torch.tensor([1, 2, 3])
     e = torch.randn(b.y0.shape)
-    torch.testing.assert_close(mp.loss(b, t=t, noise=e)[0], mp.loss(b, t=t, noise=mirror_upper(e))[0])
+    torch.testing.assert_close(mp.loss(b, dict(t=t, noise=e))[0], mp.loss(b, dict(t=t, noise=mirror_upper(e)))[0])
     seen = []
     def spy(mod, args, out): seen.append(args[0].shape[0])
     h = mp.net.psi.register_forward_hook(spy)
@@ -101,7 +76,7 @@ def test_packed_loss_property(sizes, seed):
     g = torch.Generator().manual_seed(seed)
     t = torch.randint(0, md.diffusion.T, (len(sizes),), generator=g)
     e = mirror_upper(torch.randn(b.y0.shape, generator=g))
-    torch.testing.assert_close(mp.loss(b, t=t, noise=e)[1]['loss'], md.loss(b, t=t, noise=e)[1]['loss'], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(mp.loss(b, dict(t=t, noise=e))[1]['loss'], md.loss(b, dict(t=t, noise=e))[1]['loss'], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize('sym_noise', [False, True])
@@ -144,8 +119,7 @@ def test_packed_sampler_noise_variance(sym_noise, factor):
     assert abs(r[b.mask & ~off].var() / d.post_var[-1] - 1.) < 0.2
     y_init = []                                           # the initial state: variance factor off the diagonal
     fn = lambda shape: (y_init.append(torch.randn(shape)) or y_init[-1])
-    list(ming_sample_steps(mp.net, p.x, torch.ones(len(p), dtype=torch.bool), d, symmetric=False, mult=p.weight,
-                           noise_fn=fn, eta=0.))
+    list(ming_sample_steps(mp.net, packed_pairs(b), d, noise_fn=fn, eta=0.))
     e0 = y_init[0] * (1. if sym_noise else p.weight.rsqrt()[:, None])
     assert abs(e0[p.i != p.j].var() - factor) < 0.12 * factor
 
@@ -161,7 +135,7 @@ def test_packed_sample_interface():
     atoms, bonds = mp.sample(b)
     assert atoms.shape == b.node_mask.shape and bonds.shape == b.mask.shape and torch.equal(bonds, bonds.transpose(1, 2))
     tw = TwinINR(inr_config('tiny')); mp.net = tw; mp.net.theta = Oracle(10. * pack_pairs(b).y0)
-    from ming.functional import decode_y
+    from ming.models.ming.pairs import decode_y
     ta, tb = decode_y(b.y0, b.mask, 'qm9')
     a, c = mp.sample(b, generator=torch.Generator().manual_seed(0))
     assert torch.equal(a, ta) and torch.equal(c, tb)
@@ -188,14 +162,14 @@ def test_bf16_autocast(layout):
     _, mp = twins()
     m = MingModel(ming_config('tiny', layout=layout)); m.load_state_dict(mp.state_dict())
     g = lambda: torch.Generator().manual_seed(1)
-    l32, lg32 = m.loss(b, generator=g())
-    with torch.autocast('cpu', dtype=torch.bfloat16): l16, lg16 = m.loss(b, generator=g())
+    l32, lg32, _ = m.loss(b, generator=g())
+    with torch.autocast('cpu', dtype=torch.bfloat16): l16, lg16, _ = m.loss(b, generator=g())
     assert l16.dtype == torch.float32
     torch.testing.assert_close(l16, l32, rtol=3e-2, atol=0)
     torch.testing.assert_close(lg16['ce'], lg32['ce'], rtol=1e-3, atol=0)
     l16.backward()
     assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)
-    from ming.em import infer_latents, make_input
+    from ming.models.ming.em import infer_latents, make_input
     with torch.autocast('cpu', dtype=torch.bfloat16):
         z = infer_latents(m.net.psi, make_input(b.x, 0.5, b.mask), b.y0, b.mask)
     assert z.dtype == torch.float32 and torch.isfinite(z).all()

@@ -289,7 +289,8 @@ def test_random_batches_to_decode_batch(bs, n, seed, as_tensor):
 # ---------------------------------------------------------------------------------------------------------------------
 # Training: reference run, interrupted runs, failed checkpoint writes, non-finite losses
 # ---------------------------------------------------------------------------------------------------------------------
-from ming.train import load_checkpoint, load_model, Trainer, train, train_config, CKPT_FORMAT
+from ming.train import Trainer, train, train_config
+from ming.checkpoint import load_checkpoint, load_model, CKPT_FORMAT
 
 @pytest.fixture(scope='module')
 def reference(tmp_path_factory):
@@ -417,11 +418,11 @@ def test_failed_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch, r
 @pytest.mark.parametrize('bad,at,kept', [(float('nan'), 6, 4), (float('inf'), 3, None)], ids=['nan@6', 'inf@3'])
 def test_non_finite_loss_stops_with_the_step(tmp_path, monkeypatch, bad, at, kept):
     "The loss turns NaN/inf at step `at`: exit 2, the message names the step, and the last good checkpoint (if any) is kept."
-    from ming.sampler import MingModel
+    from ming.models.ming.model import MingModel
     real_loss, calls = MingModel.loss, []
     def loss(self, *a, **kw):
-        calls.append(1); l, logs = real_loss(self, *a, **kw)
-        return (l * bad, {**logs, 'loss': l.detach() * bad}) if len(calls) == at else (l, logs)
+        calls.append(1); l, logs, w = real_loss(self, *a, **kw)
+        return (l * bad, {**logs, 'loss': l.detach() * bad}, w) if len(calls) == at else (l, logs, w)
     monkeypatch.setattr(MingModel, 'loss', loss)
     out = tmp_path / 'run'
     msg = clean_error('train', *TINY, '--max-steps', 20, '--out', out,
@@ -445,7 +446,7 @@ def test_absurd_learning_rate_is_caught(tmp_path):
 # ---------------------------------------------------------------------------------------------------------------------
 # The sampler detects non-finite states
 # ---------------------------------------------------------------------------------------------------------------------
-from ming.sampler import MingModel, ming_config
+from ming.models.ming.model import MingModel, ming_config
 
 
 def _batch(bs=3, n=5, k=7, seed=0):
@@ -566,7 +567,7 @@ def test_checkpoint_from_another_configuration(tmp_path, reference):
                       words=[f"Cannot resume from {run / 'last.ckpt'}", 'another --out folder'])
     assert re.search(r"trained with \w+='tiny', this run has \w+='qm9'", msg), msg
     clean_error('train', *TINY, '--batch-size', 16, '--out', run, '--resume', words=['trained with batch_size=8, this run has batch_size=16'])
-    clean_error('train', *TINY, '--hidden', 64, '--out', run, '--resume', words=['trained with hidden=0, this run has hidden=64'])
+    clean_error('train', *TINY, '--hidden', 64, '--out', run, '--resume', words=['trained with hidden=None, this run has hidden=64'])
     ck = torch.load(reference / 'last.ckpt', weights_only=True)
     other = {**ck, 'model': MingModel(ming_config('qm9')).state_dict()}              # weights of the qm9 model, tiny config
     torch.save(other, tmp_path / 'other.ckpt')
@@ -577,8 +578,10 @@ def test_checkpoint_from_another_configuration(tmp_path, reference):
     torch.save(wrong_k, tmp_path / 'k.ckpt')
     clean_error('sample', '--ckpt', tmp_path / 'k.ckpt', '--n', 2, '--out', tmp_path / 's.csv', '--quiet', '--device', 'cpu',
                 words=['does not match the MING model it describes'])
-    torch.save({**ck, 'kind': 'modflow'}, tmp_path / 'kind.ckpt')
-    clean_error('sample', '--ckpt', tmp_path / 'kind.ckpt', '--n', 2, words=["holds a 'modflow' model, not a MING model"])
+    torch.save({**ck, 'kind': 'template_copy'}, tmp_path / 'kind.ckpt')          # MING weights labelled as another model
+    clean_error('sample', '--ckpt', tmp_path / 'kind.ckpt', '--n', 2, words=['does not match the template-copy model it describes'])
+    (run / 'last.ckpt').write_bytes((tmp_path / 'kind.ckpt').read_bytes())
+    clean_error('train', *TINY, '--max-steps', 20, '--out', run, '--resume', words=["holds a 'template_copy' run; resume it with --model template_copy"])
 
 
 def test_no_unsafe_loading_in_the_package():

@@ -1,8 +1,8 @@
-"Property checks of `ming.spectral` and `ming.functional` on random graphs (fast, CPU)."
+"Property checks of `ming.spectral` and `ming.models.ming.pairs` on random graphs (fast, CPU)."
 import numpy as np, torch, pytest
 from ming.core import get_vocab
 from ming.spectral import laplacian, spectral_features, pair_coords, spectral_coords, spectral_config, node_mask
-from ming.functional import encode_y0, decode_y, pair_mask, Batch, pack_pairs, unpack
+from ming.models.ming.pairs import encode_y0, decode_y, pair_mask, Batch, pack_pairs, unpack
 
 def random_graphs(bs, N, seed, max_order=3, n_min=2):
     "Random connected dense graphs: a random tree plus a few extra edges, bond orders 1..max_order, sizes n_min..N."

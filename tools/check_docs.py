@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PAGES = ('index.html', 'spectral.html', 'ming_sampler.html')
+DEFAULT_PAGES = ('index.html', 'spectral.html', 'ming_model.html')
 TRACEBACK = 'Traceback (most recent call last)'
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                   '--disable-background-networking', '--disable-component-update', '--disable-sync',
