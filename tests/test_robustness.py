@@ -581,7 +581,7 @@ def test_checkpoint_from_another_configuration(tmp_path, reference):
     torch.save({**ck, 'kind': 'template_copy'}, tmp_path / 'kind.ckpt')          # MING weights labelled as another model
     clean_error('sample', '--ckpt', tmp_path / 'kind.ckpt', '--n', 2, words=['does not match the template-copy model it describes'])
     (run / 'last.ckpt').write_bytes((tmp_path / 'kind.ckpt').read_bytes())
-    clean_error('train', *TINY, '--max-steps', 20, '--out', run, '--resume', words=["holds a 'template_copy' run; resume it with --model template_copy"])
+    clean_error('train', *TINY, '--max-steps', 20, '--out', run, '--resume', words=["holds a 'template_copy' model, not a MING model", 'Resume with --model template_copy'])
 
 
 def test_no_unsafe_loading_in_the_package():
