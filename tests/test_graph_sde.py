@@ -217,3 +217,107 @@ def test_checks_and_errors(graphs):
     with pytest.raises(MingError, match='non-finite'): bad.sample(b)
     from ming.models.base import model_class
     assert model_class('graph_sde') is GraphSDE
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Through the command line (the shared trainer, sampler and evaluator), as tests/test_robustness.py does it for MING
+# ---------------------------------------------------------------------------------------------------------------------
+import contextlib
+import pandas as pd
+
+TINY = ['--model', 'graph_sde', '--preset', 'tiny', '--batch-size', '8', '--val-every', '0', '--val-samples', '8',
+        '--log-every', '1', '--quiet', '--device', 'cpu']          # 256 molecules: 32 steps per epoch
+STEPS = 40                                                         # the resumed part crosses an epoch boundary
+
+
+def run_cli(*args):
+    "`ming ARGS` in this process: (exit code, stdout, stderr)."
+    from ming.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): rc = main([str(a) for a in args])
+    return rc, out.getvalue(), err.getvalue()
+
+
+def clean_error(*args, words=()):
+    "Run `ming ARGS`; exit code 2 and one `ming CMD: error: ...` paragraph (no traceback) holding `words`."
+    rc, out, err = run_cli(*args)
+    assert rc == 2, (rc, out[-2000:], err[-2000:])
+    msg = err.strip()
+    assert 'Traceback' not in err + out and msg.startswith(f'ming {args[0]}: error: ') and '\n' not in msg, msg
+    for w in words: assert w in msg, (w, msg)
+    return msg
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    "An uninterrupted `ming train --model graph_sde` of STEPS steps on the tiny preset."
+    out = tmp_path_factory.mktemp('gsde') / 'run'
+    rc, o, e = run_cli('train', *TINY, '--max-steps', STEPS, '--out', out)
+    assert rc == 0, e
+    return out
+
+
+def test_cli_train_sample_evaluate(tmp_path):
+    "`ming train --model graph_sde --preset tiny`, `ming sample`, `ming evaluate --protocol gdss`, in under 2 minutes."
+    t0 = time.time()
+    out = tmp_path / 'run'
+    rc, o, e = run_cli('train', '--model', 'graph_sde', '--preset', 'tiny', '--out', out, '--quiet', '--device', 'cpu')
+    assert rc == 0 and 'stopped (epochs)' in o, e
+    import json
+    s = json.loads((out / 'summary.json').read_text())
+    assert s['step'] == 16 and s['n_params'] > 1000
+    log = pd.read_csv(out / 'train_log.csv')
+    assert {'loss', 'dsm', 'lr'} <= set(log.columns) and np.isfinite(log.loss).all()
+    rc, o, e = run_cli('sample', '--ckpt', out / 'last.ckpt', '--n', 64, '--out', tmp_path / 's.csv', '--quiet', '--device', 'cpu')
+    assert rc == 0, e
+    df = pd.read_csv(tmp_path / 's.csv')
+    assert len(df) == 64 and {'smiles', 'strict_smiles', 'template_idx'} <= set(df.columns)
+    rc, o, e = run_cli('evaluate', tmp_path / 's.csv', '--dataset', 'qm9', '--protocol', 'gdss', '--n-jobs', 1, '--out', tmp_path / 'ev')
+    assert rc == 0, e
+    res = json.loads((tmp_path / 'ev' / 'results.json').read_text())
+    assert res and 'Template copy' in (tmp_path / 'ev' / 'results.md').read_text()
+    assert time.time() - t0 < 120
+
+
+def test_cli_resume_equals_uninterrupted(tmp_path, reference):
+    "Stop after 5 steps (--max-steps), resume to STEPS: the logged losses and the final weights are bit-identical."
+    from ming.checkpoint import load_checkpoint
+    out = tmp_path / 'run'
+    rc, o, e = run_cli('train', *TINY, '--max-steps', 5, '--out', out)
+    assert rc == 0, e
+    rc, o, e = run_cli('train', *TINY, '--max-steps', STEPS, '--out', out, '--resume')
+    assert rc == 0 and f'stopped (max_steps) after {STEPS} steps' in o, e
+    a, b = pd.read_csv(reference / 'train_log.csv'), pd.read_csv(out / 'train_log.csv')
+    assert b.step.tolist() == list(range(1, STEPS + 1))
+    for col in ('loss', 'dsm', 'lr'): np.testing.assert_array_equal(b[col], a[col], err_msg=col)
+    wa, wb = load_checkpoint(reference / 'last.ckpt'), load_checkpoint(out / 'last.ckpt')
+    assert wa['kind'] == wb['kind'] == 'graph_sde'
+    for key in wa['model']: torch.testing.assert_close(wb['model'][key], wa['model'][key], rtol=0, atol=0)
+
+
+def test_non_finite_loss_stops_with_the_last_good_checkpoint(tmp_path, monkeypatch):
+    "The loss turns NaN at step 6: exit 2, the message names the step, last.ckpt of step 4 (ckpt_every=4) is kept."
+    from ming.models.graph_sde.model import GraphSDE
+    from ming.checkpoint import load_checkpoint
+    real_loss, calls = GraphSDE.loss, []
+    def loss(self, *a, **kw):
+        calls.append(1); l, logs, w = real_loss(self, *a, **kw)
+        return (l * float('nan'), {**logs, 'loss': l.detach() * float('nan')}, w) if len(calls) == 6 else (l, logs, w)
+    monkeypatch.setattr(GraphSDE, 'loss', loss)
+    out = tmp_path / 'run'
+    msg = clean_error('train', *TINY, '--max-steps', 20, '--out', out, words=['the loss is nan at step 6'])
+    assert f"The last good checkpoint {out / 'last.ckpt'} is kept" in msg
+    ck = load_checkpoint(out / 'last.ckpt')
+    assert ck['step'] == 4 and all(torch.isfinite(v).all() for v in ck['model'].values())
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path, reference):
+    "A graph-SDE run resumed as MING, and a graph-SDE checkpoint labelled as another kind: one clear paragraph each."
+    ck = torch.load(reference / 'last.ckpt', weights_only=True)
+    run = tmp_path / 'run'; run.mkdir()
+    (run / 'last.ckpt').write_bytes((reference / 'last.ckpt').read_bytes())
+    clean_error('train', '--preset', 'tiny', '--quiet', '--device', 'cpu', '--max-steps', 50, '--out', run, '--resume',
+                words=["holds a 'graph_sde' model", '--model graph_sde'])
+    torch.save({**ck, 'kind': 'modflow'}, tmp_path / 'kind.ckpt')
+    clean_error('sample', '--ckpt', tmp_path / 'kind.ckpt', '--n', 2, '--out', tmp_path / 's.csv', '--quiet', '--device', 'cpu',
+                words=['does not match'])
