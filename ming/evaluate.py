@@ -1,4 +1,4 @@
-"""`ming evaluate`: a samples file in; a table (mean ± std over repetitions) under protocol `gdss`, `strict` or `moses`, and plots out.
+"""`ming evaluate`: a samples file in; a report (a headline table of the protocol's published columns, further rows, counts; mean ± std over repetitions) under protocol `gdss`, `strict` or `moses`, and plots out.
 
 Docs: https://ming.readthedocs.invalid/evaluate.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://ming.readthedocs.invalid/evaluate.html.md"""
 
 # %% ../nbs/06b_evaluate.ipynb #0a2a5a30
 from __future__ import annotations
-import os, sys, json, math, warnings, functools, gzip
+import os, sys, json, math, time, warnings, functools, contextlib, resource, gzip
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -18,9 +18,10 @@ from .metrics import (canonical_list, vun_gdss, vun_strict, strict_canonical, fc
                           metrics_cache_dir, smiles_key, PROPERTIES)
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'Protocol', 'get_protocol', 'read_samples', 'standardise_samples', 'Reference', 'evaluate_rep',
-           'summarise', 'Evaluation', 'evaluate', 'results_table', 'to_markdown', 'plot_properties', 'molecule_grid',
-           'write_results', 'evaluate_cli']
+__all__ = ['PROTOCOLS', 'Protocol', 'get_protocol', 'read_samples', 'standardise_samples', 'Reference', 'property_table_par',
+           'protocol_molecules', 'template_stats_par', 'evaluate_rep', 'summarise', 'Evaluation', 'evaluate',
+           'row_labels', 'results_table', 'counts_table', 'to_markdown', 'report_markdown', 'plot_properties',
+           'molecule_grid', 'default_out', 'write_results', 'evaluate_cli']
 
 # %% ../nbs/06b_evaluate.ipynb #99ffaeb1
 @dataclass(frozen=True)
@@ -29,18 +30,22 @@ class Protocol:
     name: str
     n_samples: int       # samples per repetition in the published tables
     n_reps: int          # repetitions in the published tables
-    metrics: tuple       # headline metrics, in table order
+    metrics: tuple       # headline metrics: the published columns, in table order
     doc: str             # one line
+    headline: str = ''   # title of the headline table
 
 PROTOCOLS = {
-    'gdss':   Protocol('gdss', 10_000, 3, ('valid_wo_corr', 'unique', 'novel', 'fcd', 'nspdk', 'vun'),
-                       'GDSS/MoFlow/MING: validity w/o correction over molecules that survive correction; FCD and NSPDK vs test'),
+    'gdss':   Protocol('gdss', 10_000, 3, ('valid_wo_corr', 'unique', 'novel', 'fcd', 'nspdk'),
+                       'GDSS/MoFlow/MING: validity w/o correction over molecules that survive correction; FCD and NSPDK vs test',
+                       'Published columns (as in the GDSS, MoFlow and MING tables for QM9 and ZINC250k)'),
     'strict': Protocol('strict', 10_000, 3, ('valid', 'unique', 'novel', 'vun', 'fcd', 'nspdk'),
-                       'every fraction over the samples generated; valid = sanitises as built, one fragment'),
+                       'every fraction over the samples generated; valid = sanitises as built, one fragment',
+                       'Headline columns (strict protocol: every percentage is of all samples generated)'),
     'moses':  Protocol('moses', 25_000, 3, ('valid', 'unique@1000', 'unique@10000', 'Novelty', 'Filters', 'FCD/Test',
                                             'SNN/Test', 'Frag/Test', 'Scaf/Test', 'FCD/TestSF', 'SNN/TestSF', 'Frag/TestSF',
                                             'Scaf/TestSF', 'IntDiv', 'IntDiv2'),
-                       'the MOSES benchmark metrics (ported), on the molecules valid without correction'),
+                       'the MOSES benchmark metrics (ported), on the molecules valid without correction',
+                       'Published columns (as in the MOSES benchmark tables)'),
 }
 
 def get_protocol(name:str) -> Protocol:
@@ -106,8 +111,11 @@ def standardise_samples(df:pd.DataFrame, path='samples') -> pd.DataFrame:
 # %% ../nbs/06b_evaluate.ipynb #519ae0d8
 class Reference:
     "Training and test SMILES of a dataset and the statistics metrics compare against (lazy, cached on disk)."
-    def __init__(self, train:list, test:list, name:str='custom', n_jobs:int=1, cache:bool=True):
+    min_cache = 1000   # lists shorter than this are never cached (they are quick to recompute)
+
+    def __init__(self, train:list, test:list, name:str='custom', n_jobs:int=1, cache:bool=True, verbose:bool=False):
         self.train, self.test, self.name, self.n_jobs, self.cache = list(train), list(test), name, n_jobs, cache
+        self.verbose, self.timings = verbose, {}     # timings: {stage: (wall s, CPU s)} of each statistic obtained
 
     @classmethod
     def for_dataset(cls, dataset:str, train_split:str='train_full', test_split:str='test', **kw):
@@ -115,68 +123,163 @@ class Reference:
         from ming.data import load_smiles
         return cls(load_smiles(dataset, train_split)[0], load_smiles(dataset, test_split)[0], name=dataset, **kw)
 
-    def _arrays(self, kind, smiles, compute): return cached_arrays(kind, smiles, compute, min_len=1000 if self.cache else 10**12)
+    def _min_len(self): return self.min_cache if self.cache else 10**12
+    def _arrays(self, kind, smiles, compute): return cached_arrays(kind, smiles, compute, min_len=self._min_len())
+
+    def _stage(self, what, kind, smiles, get):
+        "`get()`, timed; with `verbose` a progress line saying whether the statistic was computed or read from the cache."
+        cached = len(smiles) >= self._min_len() and (metrics_cache_dir()/f'{kind}-{smiles_key(smiles)}.npz').exists()
+        if self.verbose: print(f'reference {self.name}: {what} of {len(smiles):,} SMILES ... ', end='', file=sys.stderr, flush=True)
+        with _Clock() as c: out = get()
+        self.timings[f'reference: {what}'] = (c.wall, c.cpu)
+        if self.verbose: print(f'{"read from the cache" if cached else "computed"} in {c.wall:.1f} s ({c.cpu:.1f} s CPU)',
+                               file=sys.stderr, flush=True)
+        return out
 
     @functools.cached_property
     def train_set(self) -> set:
         "Canonical SMILES of the training molecules."
         compute = lambda: dict(s=np.array(sorted({c for c in _canonical_par(self.train, self.n_jobs) if c})))
-        z = self._arrays('train-canonical', self.train, compute)
+        z = self._stage('canonical training set', 'train-canonical', self.train,
+                        lambda: self._arrays('train-canonical', self.train, compute))
         return set(z['s'].tolist())
 
     @functools.cached_property
     def fcd(self) -> Moments:
         "ChemNet moments of the test set."
-        return cached_fcd_stats(self.test, min_len=1000 if self.cache else 10**12)
+        def get():
+            with _torch_threads(self.n_jobs): return cached_fcd_stats(self.test, min_len=self._min_len())
+        return self._stage('ChemNet moments (FCD)', 'fcd', self.test, get)
 
     @functools.cached_property
     def nspdk(self) -> tuple:
         "(n, NSPDK mean embedding) of the test set."
-        z = self._arrays('nspdk', self.test, lambda: dict(zip(('n', 'emb'), nspdk_embedding(self.test, self.n_jobs))))
+        compute = lambda: dict(zip(('n', 'emb'), nspdk_embedding(self.test, self.n_jobs)))
+        z = self._stage('NSPDK mean embedding', 'nspdk', self.test, lambda: self._arrays('nspdk', self.test, compute))
         return int(z['n']), z['emb']
 
     @functools.cached_property
     def props(self) -> dict:
         "Property table of the test set."
-        return self._arrays('props', self.test, lambda: property_table(self.test))
+        return self._stage('property table', 'props', self.test,
+                           lambda: self._arrays('props', self.test, lambda: property_table_par(self.test, self.n_jobs)))
+
+    def prepare(self, protocol:str='gdss'):
+        "Obtain now every statistic `protocol` needs (so their progress lines come before the repetitions')."
+        if protocol != 'moses': self.train_set, self.fcd, self.nspdk
+        self.props
+        return self
 
 # %% ../nbs/06b_evaluate.ipynb #538e3d06
-def _canonical_chunk(smiles): return canonical_list(smiles)
+def _cpu_seconds() -> float:
+    "CPU seconds of this process and of its finished worker processes."
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
-def _canonical_par(smiles:list, n_jobs:int=1, chunk:int=20_000) -> list:
-    "`canonical_list` spread over `n_jobs` processes."
-    if n_jobs <= 1 or len(smiles) <= chunk: return canonical_list(smiles)
+class _Clock:
+    "`with _Clock() as c: ...`, then `c.wall` and `c.cpu`: the block's wall-clock and CPU seconds (workers included)."
+    def __enter__(self): self._w, self._c = time.perf_counter(), _cpu_seconds(); return self
+    def __exit__(self, *exc): self.wall, self.cpu = time.perf_counter() - self._w, _cpu_seconds() - self._c
+
+@contextlib.contextmanager
+def _torch_threads(n:int):
+    "The block runs with `n` torch threads (ChemNet's matrix products use them); the old number is restored after."
+    import torch
+    old = torch.get_num_threads(); torch.set_num_threads(max(1, n))
+    try: yield
+    finally: torch.set_num_threads(old)
+
+_PART, _PART_PARSE = 500, 2000   # the smallest part worth a worker: molecules (QED, SA, templates), SMILES to parse
+
+def _pmap(f, xs, n_jobs:int=1, min_chunk:int=None) -> list:
+    "`[f(part) for part in consecutive parts of xs]`, the parts spread over `n_jobs` forked processes when there are several."
+    xs = list(xs)
+    size = max(min_chunk or _PART, -(-len(xs) // (4 * max(1, n_jobs))))   # about 4 parts per worker, at least min_chunk
+    parts = [xs[i:i + size] for i in range(0, len(xs), size)]
+    if n_jobs <= 1 or len(parts) <= 1: return [f(p) for p in parts]
     import multiprocessing as mp
-    with mp.get_context('fork').Pool(n_jobs) as p:
-        return sum(p.map(_canonical_chunk, [smiles[i:i + chunk] for i in range(0, len(smiles), chunk)]), [])
+    with mp.get_context('fork').Pool(min(n_jobs, len(parts))) as pool: return pool.map(f, parts)
+
+def _canonical_par(smiles:list, n_jobs:int=1, largest_fragment:bool=False) -> list:
+    "`canonical_list` spread over `n_jobs` processes."
+    f = functools.partial(canonical_list, largest_fragment=largest_fragment)
+    return [c for part in _pmap(f, smiles, n_jobs, _PART_PARSE) for c in part]
+
+def property_table_par(smiles:list, n_jobs:int=1) -> dict:
+    "`property_table` spread over `n_jobs` processes (QED and the SA score cost about a millisecond per molecule)."
+    parts = _pmap(property_table, smiles, n_jobs)
+    return {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in PROPERTIES}
 
 # %% ../nbs/06b_evaluate.ipynb #572a47e8
-def _valid_list(df, protocol):
-    if protocol == 'gdss': return [c for c in canonical_list(df['smiles'], largest_fragment=True) if c]
-    if protocol == 'strict': return [c for c in map(strict_canonical, df['strict_smiles']) if c]
-    return [s if v else '' for s, v in zip(df['smiles'], df['valid_wo_corr'])]   # moses: invalid ones count as such
+def _protocol_chunk(rows, protocol):
+    if protocol == 'gdss': return [c or '' for c in canonical_list([s for s, _, _ in rows], largest_fragment=True)]
+    if protocol == 'strict': return [strict_canonical(t) or '' for _, _, t in rows]
+    return [s if v else '' for s, v, _ in rows]        # moses: as written, invalid ones count as such
+
+def protocol_molecules(df:pd.DataFrame, # samples (`standardise_samples` columns)
+                       protocol:str='gdss', # 'gdss', 'strict' or 'moses'
+                       n_jobs:int=1,        # worker processes
+                      ) -> list:            # one SMILES per sample, '' where invalid
+    "Per sample, in order, the SMILES of the molecule `protocol` evaluates ('' where the sample is invalid under it)."
+    rows = list(zip(df['smiles'], df['valid_wo_corr'], df['strict_smiles']))
+    f = functools.partial(_protocol_chunk, protocol=get_protocol(protocol).name)
+    return [m for part in _pmap(f, rows, n_jobs, _PART_PARSE) for m in part]
+
+# %% ../nbs/06b_evaluate.ipynb #dee7e417
+class _Stages:
+    "Timed stages: `with stage('FCD'):` adds the block's (wall, CPU) seconds to `stage.times['FCD']`; prints them if verbose."
+    def __init__(self, verbose:bool=False, indent:str=''): self.times, self.verbose, self.indent = {}, verbose, indent
+
+    @contextlib.contextmanager
+    def __call__(self, name:str):
+        if self.verbose: print(f'{self.indent}{name} ... ', end='', file=sys.stderr, flush=True)
+        with _Clock() as c: yield
+        w, u = self.times.get(name, (0., 0.)); self.times[name] = (w + c.wall, u + c.cpu)
+        if self.verbose: print(f'{c.wall:.1f} s ({c.cpu:.1f} s CPU)', file=sys.stderr, flush=True)
+
+# %% ../nbs/06b_evaluate.ipynb #97a76ecf
+def _template_chunk(pairs): return template_stats([g for g, _ in pairs], [t for _, t in pairs])
+
+def template_stats_par(gen:list,        # generated SMILES ('' where invalid)
+                       templates:list,  # SMILES of each sample's template (same length as `gen`)
+                       n_jobs:int=1,    # worker processes
+                      ) -> dict:
+    "`template_stats` with its sample-by-template comparisons spread over `n_jobs` processes."
+    if len(gen) != len(templates): raise MingError(f"template_stats: {len(gen)} samples but {len(templates)} templates.")
+    parts = _pmap(_template_chunk, list(zip(gen, templates)), n_jobs)
+    n, copy, skel = (sum(p[k] for p in parts) for k in ('n_with_template', 'n_template_copy', 'n_skeleton_copy'))
+    tset, distinct = ({c for c in _canonical_par(x, n_jobs) if c} for x in (templates, gen))
+    frac = lambda a, b: a / b if b else float('nan')
+    return dict(n_with_template=n, n_template_copy=copy, n_skeleton_copy=skel, template_copy=frac(copy, n),
+                skeleton_copy=frac(skel, n), novel_vs_templates=frac(len(distinct - tset), len(distinct)))
+
+# %% ../nbs/06b_evaluate.ipynb #c94f9ab6
+def _evaluate_rep(df, ref, protocol, templates, n_jobs, stage):
+    "`evaluate_rep`, timed by `stage` (a `_Stages`); also returns `protocol_molecules`."
+    with stage('molecules'): mols = protocol_molecules(df, protocol, n_jobs)
+    valid = [m for m in mols if m]
+    if protocol == 'moses':
+        with stage('MOSES metrics'): r = dict(n_generated=len(mols), **_moses(mols, ref, n_jobs))
+    else:
+        with stage('validity, uniqueness, novelty'):
+            r = vun_gdss(mols, ref.train_set, df['valid_wo_corr']) if protocol == 'gdss' else vun_strict(mols, ref.train_set)
+        with stage('FCD'), _torch_threads(n_jobs), warnings.catch_warnings():
+            warnings.simplefilter('ignore'); r['fcd'] = fcd(valid, ref.fcd)
+        with stage('NSPDK'): r['nspdk'] = nspdk_mmd(nspdk_embedding(valid, n_jobs), ref.nspdk)
+    with stage('properties'):
+        props = property_table_par(valid, n_jobs); r.update(property_distances(props, ref.props))
+    if templates is not None:
+        with stage('template statistics'): r.update(template_stats_par(mols, templates, n_jobs))
+    return r, props, mols
 
 def evaluate_rep(df:pd.DataFrame,     # one repetition's samples (`standardise_samples` columns)
                  ref:Reference,       # training / test reference
                  protocol:str='gdss', # 'gdss', 'strict' or 'moses'
                  templates:list=None, # template SMILES per sample, or None
-                 n_jobs:int=1,        # worker processes (NSPDK, MOSES)
+                 n_jobs:int=1,        # worker processes (parsing, NSPDK, properties, templates, MOSES) and torch threads (FCD)
                 ) -> tuple:           # (metrics dict, property table of the valid molecules)
-    "All metrics of `protocol` on the union of the samples of one repetition."
-    get_protocol(protocol)
-    gen = _valid_list(df, protocol)
-    if protocol == 'moses': r = _moses(gen, ref, n_jobs); valid = [s for s in gen if s]
-    else:
-        r = (vun_gdss(df['smiles'], ref.train_set, df['valid_wo_corr']) if protocol == 'gdss'
-             else vun_strict(df['strict_smiles'], ref.train_set))
-        valid = gen
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            r['fcd'] = fcd(valid, ref.fcd)
-        r['nspdk'] = nspdk_mmd(nspdk_embedding(valid, n_jobs), ref.nspdk)
-    props = property_table(valid)
-    r.update(property_distances(props, ref.props))
-    if templates is not None: r.update(template_stats(list(df['smiles']), templates))
+    "All metrics of `protocol` on the union of the samples of one repetition, every one on `protocol_molecules`."
+    r, props, _ = _evaluate_rep(df, ref, get_protocol(protocol).name, templates, n_jobs, _Stages())
     return r, props
 
 # %% ../nbs/06b_evaluate.ipynb #8c2976e7
@@ -204,12 +307,13 @@ def _split_reps(df, n_reps):
 
 # %% ../nbs/06b_evaluate.ipynb #3b3ec80a
 def summarise(reps:list) -> dict:
-    "`{metric: {'mean', 'std'}}` over repetitions (std with ddof=1; 0 for a single repetition; nan values skipped)."
+    "`{metric: {'mean', 'std', 'n'}}` over repetitions: n values (nan skipped), std with ddof=1 — nan where n < 2 (none measured)."
     out = {}
     for k in reps[0]:
         v = np.array([r.get(k, np.nan) for r in reps], np.float64)
         v = v[~np.isnan(v)]
-        out[k] = dict(mean=float(v.mean()) if len(v) else float('nan'), std=float(v.std(ddof=1)) if len(v) > 1 else 0.0)
+        out[k] = dict(mean=float(v.mean()) if len(v) else float('nan'), std=float(v.std(ddof=1)) if len(v) > 1 else float('nan'),
+                      n=len(v))
     return out
 
 # %% ../nbs/06b_evaluate.ipynb #d63ee5f8
@@ -221,68 +325,228 @@ class Evaluation:
     source: str                 # samples file or 'list'
     n_per_rep: list             # samples in each repetition
     reps: list                  # one metrics dict per repetition
-    summary: dict               # {metric: {'mean', 'std'}}
+    summary: dict               # {metric: {'mean', 'std', 'n'}}
     notes: list = field(default_factory=list)
     props: dict = field(default=None, repr=False)      # pooled property table of the valid molecules (for plots)
     ref_props: dict = field(default=None, repr=False)  # the test set's
+    grid: list = field(default_factory=list)           # the molecules the grid draws: the first valid ones under the protocol
+    grid_skipped: int = 0                              # invalid samples before the last of them (not drawn)
+    timings: dict = field(default_factory=dict)        # {stage: (wall s, CPU s)}, 'total' included
 
     def to_dict(self) -> dict: return {k: v for k, v in asdict(self).items() if k not in ('props', 'ref_props')}
 
 # %% ../nbs/06b_evaluate.ipynb #57f23309
+def _grid(mols:list, n:int=24) -> tuple:
+    "The first `n` valid molecules of `mols` (in order) and the number of invalid ones before the last of them."
+    grid, skipped = [], 0
+    for m in mols:
+        if len(grid) == n: break
+        if m: grid.append(m)
+        else: skipped += 1
+    return grid, skipped
+
 def evaluate(samples,                  # samples file, DataFrame (samples columns) or list of SMILES
              dataset:str='qm9',        # dataset whose train / test splits are the reference
              protocol:str='gdss',      # 'gdss', 'strict' or 'moses'
              n_reps:int=None,          # split samples without a `rep` column into this many repetitions
              ref:Reference=None,       # explicit reference (default: `Reference.for_dataset(dataset)`)
-             n_jobs:int=1,             # worker processes
-             verbose:bool=False,       # print progress
+             n_jobs:int=1,             # worker processes (and torch threads for FCD)
+             verbose:bool=False,       # print progress: a line per reference statistic and per stage, with times
             ) -> Evaluation:
     "Evaluate samples under `protocol`: every metric per repetition on all its samples, then mean ± std."
     p = get_protocol(protocol)
-    if isinstance(samples, (str, Path)): source, df = str(samples), read_samples(samples)
-    elif isinstance(samples, pd.DataFrame): source, df = 'DataFrame', standardise_samples(samples)
-    else: source, df = 'list', standardise_samples(pd.DataFrame({'smiles': list(samples)}))
-    ref = ref or Reference.for_dataset(dataset, n_jobs=n_jobs)
-    groups, reps, props, notes = _split_reps(df, n_reps), [], [], []
-    for g in groups:
-        if verbose: print(f'repetition {int(g["rep"].iloc[0])}: {len(g):,} samples', file=sys.stderr)
-        r, pt = evaluate_rep(g, ref, protocol, _templates(g, dataset), n_jobs)
-        reps.append(r); props.append(pt)
-    n = [len(g) for g in groups]
-    if n[0] != p.n_samples or len(n) != p.n_reps:
-        notes.append(f'{len(n)} repetition(s) of {n[0]:,} samples; the published {protocol} tables use '
-                     f'{p.n_reps} x {p.n_samples:,}.')
-    if protocol == 'gdss': notes.append('valid_wo_corr is over the molecules that survive correction (GDSS); '
-                                        'valid_wo_corr_all is over all samples generated.')
+    with _Clock() as total:
+        if isinstance(samples, (str, Path)): source, df = str(samples), read_samples(samples)
+        elif isinstance(samples, pd.DataFrame): source, df = 'DataFrame', standardise_samples(samples)
+        else: source, df = 'list', standardise_samples(pd.DataFrame({'smiles': list(samples)}))
+        ref = ref or Reference.for_dataset(dataset, n_jobs=n_jobs)
+        if verbose: ref.verbose = True
+        known = set(ref.timings); ref.prepare(protocol)
+        stage, groups, reps, props, mols = _Stages(verbose, '  '), _split_reps(df, n_reps), [], [], []
+        for g in groups:
+            if verbose: print(f'repetition {int(g["rep"].iloc[0])}: {len(g):,} samples', file=sys.stderr, flush=True)
+            r, pt, m = _evaluate_rep(g, ref, p.name, _templates(g, dataset), n_jobs, stage)
+            reps.append(r); props.append(pt); mols += m
+    timings = {**{k: v for k, v in ref.timings.items() if k not in known}, **stage.times, 'total': (total.wall, total.cpu)}
     pooled = {k: np.concatenate([pt[k] for pt in props]) for k in PROPERTIES}
-    return Evaluation(dataset, protocol, source, n, reps, summarise(reps), notes, pooled, ref.props)
+    ev = Evaluation(dataset, p.name, source, [len(g) for g in groups], reps, summarise(reps), [], pooled, ref.props,
+                    *_grid(mols), timings)
+    ev.notes = _notes(ev)
+    if verbose: print(_time_note(timings), file=sys.stderr, flush=True)
+    return ev
+
+# %% ../nbs/06b_evaluate.ipynb #43274371
+_PROTOCOL_NOTES = {
+    'gdss': "Molecules: each sample's corrected SMILES, its largest fragment (GDSS's rule); a sample whose correction gave "
+            "no molecule is invalid. The published columns have different denominators: Valid w/o corr and Unique divide "
+            "by the valid molecules (those that survive correction, not all samples), Novel by the distinct valid ones.",
+    'strict': "Molecules: each sample's strict SMILES (built without added charges or repair); a sample is strictly valid "
+              "when it sanitises and is one fragment. An empty or multi-fragment strict SMILES is invalid in every row "
+              "(validity, uniqueness, novelty, FCD, NSPDK, properties, template statistics, the molecule grid), whatever "
+              "the corrected SMILES holds. Every percentage of the headline table is of all samples generated, so these "
+              "rows are not the gdss rows of similar names: Unique counts distinct molecules, Novel counts samples (a "
+              "molecule generated twice counts twice), so Novel can exceed Unique; V.U.N. counts distinct novel molecules.",
+    'moses': "Molecules: the samples valid without correction, as written; the others count as invalid. Metrics as in "
+             "MOSES (ported): unique@k over the first k valid molecules, Novelty over the distinct valid ones, "
+             "FCD / SNN / Frag / Scaf against the test set (TestSF: its scaffold split).",
+}
+
+def _hidden(ev:Evaluation) -> set:
+    "Rows left out because they repeat another: under gdss, Valid w/o corr over all samples when every sample gave a molecule."
+    if ev.protocol == 'gdss' and all(r.get('n_valid') == r.get('n_generated') for r in ev.reps): return {'valid_wo_corr_all'}
+    return set()
+
+def _notes(ev:Evaluation) -> list:
+    p, n, k = get_protocol(ev.protocol), ev.n_per_rep, len(ev.reps)
+    notes = []
+    if n[0] != p.n_samples or k != p.n_reps:
+        notes.append(f'{k} repetition(s) of {n[0]:,} samples; the published {ev.protocol} tables use {p.n_reps} x {p.n_samples:,}.')
+    notes.append(_PROTOCOL_NOTES[ev.protocol])
+    if 'valid_wo_corr_all' in _hidden(ev):
+        notes.append('Every sample gave a molecule after correction, so Valid w/o corr over all samples equals Valid w/o '
+                     'corr (% of valid); it is not repeated.')
+    if ev.grid: notes.append(f'molecules.png draws the first {len(ev.grid)} samples valid under {ev.protocol}, in file order, '
+                             f'with their canonical SMILES' + (f'; {ev.grid_skipped:,} invalid sample(s) in between '
+                             'are skipped.' if ev.grid_skipped else '.'))
+    else: notes.append(f'No sample is valid under {ev.protocol}: there is no molecule grid.')
+    return notes
+
+def _time_note(timings:dict) -> str:
+    "Wall and CPU time of an evaluation, and each stage's share of the wall time."
+    w, c = timings['total']
+    stages = sorted(((k, v[0] / max(w, 1e-9)) for k, v in timings.items() if k != 'total'), key=lambda x: -x[1])
+    big = [f'{k} {s:.0%}' for k, s in stages if s >= 0.005]
+    return (f'Time: {w:.1f} s wall, {c:.1f} s CPU ({c / max(w, 1e-9):.1f} cores busy on average); share of the wall time: '
+            + ', '.join(big) + (', each other stage < 1%' if len(big) < len(stages) else '') + '.')
 
 # %% ../nbs/06b_evaluate.ipynb #ac557883
-_LABELS = dict(valid_wo_corr='Valid w/o corr (%)', valid_wo_corr_all='Valid w/o corr, all samples (%)', valid='Valid (%)',
-               unique='Unique (%)', novel='Novel (%)', vun='VUN (%)', fcd='FCD', nspdk='NSPDK MMD',
-               template_copy='Template copy (%)', skeleton_copy='Skeleton copy (%)', novel_vs_templates='Novel vs templates (%)',
-               w1_n_atoms='W1 atoms', w1_qed='W1 QED', w1_sa='W1 SA', w1_logp='W1 logP', w1_mw='W1 MW')
+_PROPERTY_NAMES = dict(n_atoms='heavy-atom counts', qed='QED values', sa='SA scores', logp='logP values', mw='molecular weights')
+_W1_LABELS = dict(n_atoms='W1 heavy atoms', qed='W1 QED', sa='W1 SA score', logp='W1 logP', mw='W1 MW')
+
+_PROTOCOL_ROWS = {   # protocol: {metric: (label, what it counts)}
+    'gdss': dict(
+        valid_wo_corr=('Valid w/o corr (% of valid)', 'samples valid before correction, % of the valid samples (those '
+                       'that give a molecule after correction; GDSS\'s denominator, not all samples)'),
+        unique=('Unique (% of valid)', 'distinct valid molecules, % of the valid molecules'),
+        novel=('Novel (% of unique)', 'distinct valid molecules not in the training set, % of the distinct valid molecules'),
+        fcd=('FCD', 'Fréchet ChemNet Distance between the valid molecules (repeats kept) and the test set; lower is better'),
+        nspdk=('NSPDK MMD', 'squared MMD of NSPDK graph features between the valid molecules and the test set; lower is better'),
+        vun=('V.U.N. (%)', 'Valid w/o corr × Unique × Novel: the product of the three headline fractions'),
+        valid=('Valid after correction (% of samples)', 'samples that give a molecule after correction, % of all samples generated'),
+        valid_wo_corr_all=('Valid w/o corr (% of samples)', 'samples valid before correction, % of all samples generated'),
+        n_generated=('samples generated', ''), n_valid=('valid after correction', ''),
+        n_valid_wo_corr=('valid without correction', ''), n_unique=('distinct valid molecules', ''),
+        n_novel=('distinct valid molecules not in the training set', '')),
+    'strict': dict(
+        valid=('Strictly valid (% of samples)', 'samples whose strict SMILES sanitises and is one fragment, % of all samples generated'),
+        unique=('Unique (% of samples)', 'distinct strictly valid molecules, % of all samples generated (not of the valid ones)'),
+        novel=('Novel, repeats counted (% of samples)', 'strictly valid samples whose molecule is not in the training set, '
+               '% of all samples generated; a molecule generated twice counts twice, so this can exceed Unique'),
+        vun=('V.U.N. (% of samples)', 'distinct strictly valid molecules not in the training set, % of all samples generated'),
+        fcd=('FCD', 'Fréchet ChemNet Distance between the strictly valid molecules (repeats kept) and the test set; lower is better'),
+        nspdk=('NSPDK MMD', 'squared MMD of NSPDK graph features between the strictly valid molecules and the test set; '
+               'lower is better'),
+        n_generated=('samples generated', ''), n_valid=('strictly valid samples', ''),
+        n_unique=('distinct strictly valid molecules', ''),
+        n_novel=('strictly valid samples not in the training set (repeats counted)', ''),
+        n_vun=('distinct strictly valid molecules not in the training set', '')),
+    'moses': {
+        'valid': ('Valid (% of samples)', 'samples valid without correction that RDKit parses, % of all samples generated'),
+        'unique@1000': ('Unique@1k (% of 1,000 valid)', 'distinct molecules among the first 1,000 valid ones, %'),
+        'unique@10000': ('Unique@10k (% of 10,000 valid)', 'distinct molecules among the first 10,000 valid ones, %'),
+        'Novelty': ('Novelty (% of unique)', 'distinct valid molecules not in the training set, % of the distinct valid molecules'),
+        'Filters': ('Filters (% of valid)', 'valid molecules that pass the MOSES medicinal-chemistry filters, %'),
+        'FCD/Test': ('FCD/Test', 'Fréchet ChemNet Distance between the valid molecules and the test set'),
+        'SNN/Test': ('SNN/Test', "mean Tanimoto similarity of each valid molecule to its nearest test-set molecule"),
+        'Frag/Test': ('Frag/Test', 'cosine similarity of BRICS-fragment counts, valid molecules vs the test set'),
+        'Scaf/Test': ('Scaf/Test', 'cosine similarity of Bemis-Murcko scaffold counts, valid molecules vs the test set'),
+        'FCD/TestSF': ('FCD/TestSF', 'as FCD/Test, against the scaffold-split test set'),
+        'SNN/TestSF': ('SNN/TestSF', 'as SNN/Test, against the scaffold-split test set'),
+        'Frag/TestSF': ('Frag/TestSF', 'as Frag/Test, against the scaffold-split test set'),
+        'Scaf/TestSF': ('Scaf/TestSF', 'as Scaf/Test, against the scaffold-split test set'),
+        'IntDiv': ('IntDiv', '1 - mean pairwise Tanimoto similarity among the valid molecules'),
+        'IntDiv2': ('IntDiv2', '1 - root of the mean squared pairwise Tanimoto similarity among the valid molecules'),
+        'n_generated': ('samples generated', '')},
+}
+_VALID_WORD = dict(gdss='valid', strict='strictly valid', moses='valid')
+
+def row_labels(protocol:str) -> dict:
+    "`{metric: (label, what it counts)}` under `protocol`."
+    v = _VALID_WORD[get_protocol(protocol).name]
+    rows = {f'w1_{k}': (_W1_LABELS[k], f'1-D Wasserstein distance between the {_PROPERTY_NAMES[k]} of the {v} molecules '
+                                       f'(repeats kept) and of the test set') for k in PROPERTIES}
+    rows.update(
+        template_copy=('Template copy (% of valid with a template)', f'{v} samples whose molecule is their template, % of '
+                       f'the {v} samples whose template is a molecule'),
+        skeleton_copy=('Skeleton copy (% of valid with a template)', f'{v} samples whose unlabeled graph is their '
+                       "template's, % of the same samples as Template copy"),
+        novel_vs_templates=('Novel vs templates (% of unique)', f'distinct {v} molecules that are no template, % of the '
+                            f'distinct {v} molecules'),
+        n_with_template=(f'{v} samples with a template molecule', ''),
+        n_template_copy=(f'{v} samples identical to their template', ''),
+        n_skeleton_copy=(f"{v} samples with their template's skeleton", ''))
+    return {**rows, **_PROTOCOL_ROWS[protocol]}
+
 _PERCENT = {'valid_wo_corr', 'valid_wo_corr_all', 'valid', 'unique', 'novel', 'vun', 'template_copy', 'skeleton_copy',
             'novel_vs_templates', 'Novelty', 'Filters', 'unique@1000', 'unique@10000'}
+_EXTRA_ORDER = ('vun', 'valid', 'valid_wo_corr_all', *(f'w1_{k}' for k in PROPERTIES), 'template_copy', 'skeleton_copy',
+                'novel_vs_templates')
 
-def _fmt(m, s, k):
-    if math.isnan(m): return 'nan'
+def _fmt(m, s, k, n=2, n_reps=2):
+    "`m ± s` (percentages for fractions); the value alone where fewer than 2 repetitions were measured."
+    if not n or math.isnan(m): return 'nan'
     if k in _PERCENT: m, s = 100 * m, 100 * s
-    if k.startswith('n_'): return f'{m:,.0f} ± {s:,.0f}'
     d = 2 if k in _PERCENT else max(3, 2 - int(math.floor(math.log10(abs(m)))) if m else 3)
+    if n < 2: return f'{m:.{d}f}' + (' (n = 1)' if n_reps > 1 else '')
     return f'{m:.{d}f} ± {s:.{d}f}'
 
+def _count(v): return '–' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{int(v):,}'
+
 def results_table(ev:Evaluation) -> pd.DataFrame:
-    "One row per metric: headline metrics first, then the rest; columns metric, label, mean, std, value."
-    head = [k for k in get_protocol(ev.protocol).metrics if k in ev.summary]
-    keys = head + [k for k in ev.summary if k not in head]
-    return pd.DataFrame([dict(metric=k, label=_LABELS.get(k, k), mean=ev.summary[k]['mean'], std=ev.summary[k]['std'],
-                              value=_fmt(ev.summary[k]['mean'], ev.summary[k]['std'], k)) for k in keys])
+    "One row per metric: headline (published columns), then extra rows, then counts; columns table, metric, label, definition, mean, std, n, value."
+    labels, s, k = row_labels(ev.protocol), ev.summary, len(ev.reps)
+    head = [m for m in get_protocol(ev.protocol).metrics if m in s]
+    rest = [m for m in s if m not in head and m not in _hidden(ev)]
+    extra = [m for m in _EXTRA_ORDER if m in rest] + [m for m in rest if m not in _EXTRA_ORDER and not m.startswith('n_')]
+    counts = [m for m in rest if m.startswith('n_')]
+    row = lambda t, m, v: dict(table=t, metric=m, label=labels.get(m, (m, ''))[0], definition=labels.get(m, (m, ''))[1],
+                               mean=s[m]['mean'], std=s[m]['std'], n=s[m]['n'], value=v)
+    return pd.DataFrame([row('headline', m, _fmt(s[m]['mean'], s[m]['std'], m, s[m]['n'], k)) for m in head] +
+                        [row('extra', m, _fmt(s[m]['mean'], s[m]['std'], m, s[m]['n'], k)) for m in extra] +
+                        [row('count', m, ' / '.join(_count(r.get(m)) for r in ev.reps)) for m in counts])
+
+def counts_table(ev:Evaluation) -> pd.DataFrame:
+    "The counts behind the fractions: one row per count, one column per repetition."
+    t = results_table(ev); t = t[t['table'] == 'count']
+    return pd.DataFrame([{'count': l, **{f'rep {i}': _count(r.get(m)) for i, r in enumerate(ev.reps)}}
+                         for m, l in zip(t['metric'], t['label'])])
 
 def to_markdown(df:pd.DataFrame) -> str:
     "A pipe table of a DataFrame."
     rows = [list(map(str, df.columns))] + [[str(v) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows[:1] + [['---'] * len(df.columns)] + rows[1:])
+
+# %% ../nbs/06b_evaluate.ipynb #326269c2
+def _title(ev:Evaluation) -> str:
+    k, n = len(ev.reps), ev.n_per_rep
+    sizes = f'{n[0]:,}' if len(set(n)) == 1 else ' / '.join(f'{x:,}' for x in n)
+    return f'{ev.dataset}, protocol {ev.protocol}: {k} repetition{"s" if k > 1 else ""} of {sizes} samples'
+
+def report_markdown(ev:Evaluation) -> str:
+    "The report: title, the headline table (the protocol's published columns), the further rows, the counts, the notes."
+    t, k = results_table(ev), len(ev.reps)
+    cols = dict(label='metric', value='value', definition='what it counts')
+    part = lambda name: to_markdown(t[t['table'] == name][list(cols)].rename(columns=cols))
+    how = (f'Values: mean ± sample standard deviation (ddof = 1) over the {k} repetitions; every metric of a repetition is '
+           'computed on all of its samples together.' if k > 1 else
+           'One repetition (n = 1): every value is a single measurement on all samples; no spread was measured, so none '
+           'is shown.')
+    out = [f'# {_title(ev)}', how, f'## {get_protocol(ev.protocol).headline}', part('headline')]
+    if (t['table'] == 'extra').any():
+        out += ['## Further rows' + (' (not in the published tables)' if ev.protocol != 'strict' else ''), part('extra')]
+    if (t['table'] == 'count').any(): out += ['## Counts per repetition', to_markdown(counts_table(ev))]
+    notes = ev.notes + ([_time_note(ev.timings)] if 'total' in ev.timings else [])
+    return '\n\n'.join(out + ['## Notes', ''.join(f'* {n}\n' for n in notes)])
 
 # %% ../nbs/06b_evaluate.ipynb #80792a6d
 def plot_properties(props:dict, ref_props:dict, path=None, title:str=''):
@@ -307,7 +571,8 @@ def molecule_grid(smiles:list, path=None, n:int=24, per_row:int=6):
         from rdkit import Chem
         mols = [m for m in (Chem.MolFromSmiles(s) for s in smiles if isinstance(s, str) and s) if m is not None][:n]
     if not mols: return None
-    img = Draw.MolsToGridImage(mols, molsPerRow=per_row, subImgSize=(220, 180), legends=[Chem.MolToSmiles(m) for m in mols])
+    img = Draw.MolsToGridImage(mols, molsPerRow=per_row, subImgSize=(220, 180), legends=[Chem.MolToSmiles(m) for m in mols],
+                               useSVG=False, returnPNG=False)     # a PIL image also where RDKit's IPython renderer is active
     if path: img.save(path)
     return img
 
@@ -319,18 +584,22 @@ def _json_safe(x):
     if isinstance(x, (np.integer, np.floating)): x = x.item()
     return None if isinstance(x, float) and math.isnan(x) else x
 
+def default_out(samples, protocol:str) -> Path:
+    "The default output folder: `<samples stem>_eval_<protocol>` next to the samples file."
+    samples = Path(samples)
+    return samples.with_name(f"{samples.name.split('.')[0]}_eval_{get_protocol(protocol).name}")
+
 def write_results(ev:Evaluation, out, grid_smiles:list=None) -> dict:
-    "Write the table (Markdown, CSV), the JSON results and the plots to folder `out`; returns the paths."
+    "Write the report (Markdown), the table (CSV), the JSON results and the plots to folder `out`; returns the paths."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    t = results_table(ev); paths = {k: out/f'results.{k}' for k in ('md', 'csv', 'json')}
-    title = f'{ev.dataset}, protocol {ev.protocol}: {len(ev.reps)} repetition(s) of {ev.n_per_rep[0]:,} samples'
-    md = f'# {title} (mean ± std)\n\n' + to_markdown(t[['label', 'value']]) + '\n\n' + ''.join(f'* {n}\n' for n in ev.notes)
-    with atomic_open(paths['md'], 'w') as f: f.write(md)
-    with atomic_open(paths['csv'], 'w') as f: t.to_csv(f, index=False)
+    paths = {k: out/f'results.{k}' for k in ('md', 'csv', 'json')}
+    with atomic_open(paths['md'], 'w') as f: f.write(report_markdown(ev))
+    with atomic_open(paths['csv'], 'w') as f: results_table(ev).to_csv(f, index=False)
     with atomic_open(paths['json'], 'w') as f: json.dump(_json_safe(ev.to_dict()), f, indent=1)
-    paths['properties'] = out/'properties.png'; plot_properties(ev.props, ev.ref_props, paths['properties'], title)
-    if grid_smiles is not None and molecule_grid(grid_smiles, out/'molecules.png') is not None:
-        paths['grid'] = out/'molecules.png'
+    paths['properties'] = out/'properties.png'; plot_properties(ev.props, ev.ref_props, paths['properties'], _title(ev))
+    grid = ev.grid if grid_smiles is None else grid_smiles          # by default the first molecules valid under the protocol
+    (out/'molecules.png').unlink(missing_ok=True)                   # never leave an earlier run's grid behind
+    if grid is not None and len(grid) and molecule_grid(grid, out/'molecules.png') is not None: paths['grid'] = out/'molecules.png'
     return paths
 
 # %% ../nbs/06b_evaluate.ipynb #bd89d4ca
@@ -338,17 +607,18 @@ def write_results(ev:Evaluation, out, grid_smiles:list=None) -> dict:
 def evaluate_cli(samples:str=None,       # samples file (CSV from `ming sample`, or any CSV / .smi with SMILES)
                  dataset:str='qm9',      # reference dataset: qm9, zinc250k or moses
                  protocol:str='gdss',    # gdss, strict or moses
-                 out:str=None,           # output folder (default: <samples stem>_eval next to the file)
+                 out:str=None,           # output folder (default: <samples stem>_eval_<protocol> next to the file)
                  n_reps:int=None,        # repetitions, when the file has no `rep` column
-                 n_jobs:int=2,           # worker processes
+                 n_jobs:int=2,           # worker processes (and torch threads for FCD)
                 ):
-    "Evaluate a samples file: print the table, write it as Markdown, CSV and JSON, and draw the plots."
+    "Evaluate a samples file: print progress and the report, write it as Markdown, CSV and JSON, and draw the plots."
     if samples is None: raise MingError("usage: ming evaluate SAMPLES.csv [--dataset qm9] [--protocol gdss] [--out DIR]")
     for k, v in dict(n_jobs=n_jobs, n_reps=n_reps).items():
         if v is not None and v < 1: raise MingError(f"--{k.replace('_', '-')} must be 1 or more, got {v}.")
+    get_protocol(protocol)
     df = read_samples(samples)
     ev = evaluate(df, dataset, protocol, n_reps=n_reps, n_jobs=n_jobs, verbose=True); ev.source = str(samples)
-    out = Path(out) if out else Path(samples).with_name(Path(samples).name.split('.')[0] + '_eval')
-    paths = write_results(ev, out, df['smiles'].tolist())
+    out = Path(out) if out else default_out(samples, protocol)
+    paths = write_results(ev, out)
     print(paths['md'].read_text()); print(f'written to {out}/')
     return 0

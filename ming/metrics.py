@@ -324,7 +324,7 @@ def same_skeleton(m1, m2) -> bool:
 def template_stats(gen:list,        # generated SMILES
                    templates:list,  # SMILES of each sample's template (same length as `gen`)
                   ) -> dict:
-    "Template copy rate, skeleton copy rate (over samples with a valid molecule) and novelty against the templates."
+    "Template copy rate, skeleton copy rate (over samples with a valid molecule), their counts, and novelty against the templates."
     if len(gen) != len(templates): raise MingError(f"template_stats: {len(gen)} samples but {len(templates)} templates.")
     with quiet_rdkit(): pairs = [(_mol(g), _mol(t)) for g, t in zip(gen, templates)]
     pairs = [(g, t) for g, t in pairs if g is not None and t is not None and g.GetNumAtoms()]
@@ -332,5 +332,5 @@ def template_stats(gen:list,        # generated SMILES
     skel = sum(same_skeleton(g, t) for g, t in pairs)
     tset = {c for c in canonical_list(templates) if c}
     distinct = {c for c in canonical_list(gen) if c}
-    return dict(n_with_template=len(pairs), template_copy=_frac(copy, len(pairs)), skeleton_copy=_frac(skel, len(pairs)),
-                novel_vs_templates=_frac(len(distinct - tset), len(distinct)))
+    return dict(n_with_template=len(pairs), n_template_copy=copy, n_skeleton_copy=skel, template_copy=_frac(copy, len(pairs)),
+                skeleton_copy=_frac(skel, len(pairs)), novel_vs_templates=_frac(len(distinct - tset), len(distinct)))
