@@ -15,7 +15,7 @@ __all__ = ['COMMANDS', 'main']
 
 # %% ../nbs/43_cli.ipynb #b4bdd188
 COMMANDS = {  # subcommand: (module, function, positional arguments, one-line help)
-    'data':     ('ming.data',     'data_cli',     ['action', 'dataset'], 'prepare and inspect datasets: `ming data info qm9`, `ming data prepare moses`'),
+    'data':     ('ming.graphs',   'data_cli',     ['action', 'dataset'], 'prepare and inspect datasets: `ming data info qm9`, `ming data prepare moses`'),
     'train':    ('ming.train',    'train_cli',    [], 'train a model: `ming train --dataset qm9 --preset qm9 --out runs/qm9`'),
     'sample':   ('ming.sample',   'sample_cli',   [], 'sample molecules from a checkpoint: `ming sample --ckpt runs/qm9/best.ckpt --n 10000 --out samples.csv`'),
     'evaluate': ('ming.evaluate', 'evaluate_cli', ['samples'], 'evaluate a samples file: `ming evaluate samples.csv --dataset qm9 --protocol gdss`'),

@@ -12,12 +12,12 @@ from functools import lru_cache
 from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse
-from .core import MingError, atomic_open
+from .core import MingError, atomic_open, quiet_rdkit
 
 # %% auto #0
 __all__ = ['DATASETS', 'SPLITS', 'content_hashes', 'get_cache_dir', 'get_data_dir', 'file_hashes', 'Variant', 'DataFile',
            'Dataset', 'register_dataset', 'get_dataset', 'download', 'fetch', 'read_smiles', 'read_index',
-           'split_indices', 'load_smiles', 'load_smiles_file', 'data_cli']
+           'split_indices', 'load_smiles', 'load_smiles_file']
 
 # %% ../nbs/01_data.ipynb #22a6cae3
 def _open_plain(path):
@@ -298,8 +298,7 @@ def load_smiles_file(path,                    # CSV (.csv/.tsv, optionally .gz) 
                      verbose:bool=True,       # print the report of skipped lines
                     ) -> tuple:
     "`(smiles, rows)` of the parsable SMILES of a user file; `rows` are 0-based data row numbers."
-    from rdkit import Chem
-    from ming.core import quiet_rdkit
+    from rdkit import Chem   # (imported here: RDKit is heavy and only this reader needs it)
     path = Path(path)
     if not path.is_file(): raise MingError(f"SMILES file {path} does not exist.")
     smi, lines = _read_user_file(path, smiles_column)
@@ -313,32 +312,3 @@ def load_smiles_file(path,                    # CSV (.csv/.tsv, optionally .gz) 
         if verbose: print(msg + '; they are skipped.', file=sys.stderr)
     rows = np.array([i for i, o in enumerate(ok) if o], np.int64)
     return [smi[i] for i in rows], rows
-
-# %% ../nbs/01_data.ipynb #50bd9711
-@call_parse(pos=['action', 'dataset'])
-def data_cli(action:str=None,        # 'info' (split sizes) or 'prepare' (featurise and cache)
-             dataset:str=None,       # qm9, zinc250k or moses
-             data_dir:str=None,      # local data directory (default $MING_DATA_DIR)
-             cache_dir:str=None,     # cache directory (default $MING_CACHE_DIR or ~/.cache/ming)
-             procs:int=None,         # worker processes for featurisation (default: all cores)
-             seed:int=2017,          # seed of the validation split
-             valid_frac:float=0.05,  # fraction of train_full that goes to the validation split
-             quick:bool=False,       # info: rows only, do not featurise
-            ):
-    "Prepare and inspect datasets: `ming data info qm9`, `ming data prepare moses`."
-    if action not in ('info', 'prepare') or dataset is None:
-        raise MingError("usage: ming data {info,prepare} DATASET [--data-dir D] [--cache-dir C] [--procs P] [--quick]")
-    if procs is not None and procs < 1: raise MingError(f"--procs must be 1 or more, got {procs} (leave it out for all cores).")
-    if not 0 < valid_frac < 1: raise MingError(f"--valid-frac must be between 0 and 1, got {valid_frac}.")
-    from ming.graphs import load_file_graphs
-    ds, sp = get_dataset(dataset), split_indices(dataset, seed, valid_frac, data_dir)
-    idx = {}                                      # file key → row numbers of the kept molecules
-    if action == 'prepare' or not quick:
-        for key in dict.fromkeys(ds.split_files.values()):
-            g, rep = load_file_graphs(dataset, key, data_dir, cache_dir, procs); idx[key] = g.index
-            print(f"{dataset}/{key}: kept {rep['kept']:,} of {rep['total']:,}; dropped: {rep['counts'] or 'none'}")
-    print(f'{dataset}: split rows' + (' and molecules kept after the faithful filters' if idx else ''))
-    for s, (key, rows) in sp.items():
-        kept = f'  kept {int(np.isin(idx[key], rows).sum()):>9,}' if idx else ''
-        print(f'  {s:<15} {len(rows):>9,} rows (file {key}){kept}')
-    return 0

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field, asdict
 from collections import Counter
 from pathlib import Path
 import numpy as np
+from fastcore.script import call_parse
 from .core import MingError, Vocab, get_vocab, quiet_rdkit
+from .data import (fetch, file_hashes, get_cache_dir, read_smiles, get_dataset, split_indices, SPLITS,
+                       _read_user_file)
 
 # %% auto #0
 __all__ = ['FEATURISER_VERSION', 'FILTERS', 'smiles_to_graph', 'graph_failure_reason', 'MolGraphs', 'FeaturiseReport',
-           'featurise', 'load_file_graphs', 'load_graphs', 'load_graphs_file']
+           'featurise', 'load_file_graphs', 'load_graphs', 'load_graphs_file', 'data_cli']
 
 # %% ../nbs/02_graphs.ipynb #b1a7633d
 def _atom_map(vocab:Vocab) -> dict:
@@ -230,8 +233,6 @@ def _cache_key(sha256:str, vocab:Vocab, lim:int) -> str:
 # %% ../nbs/02_graphs.ipynb #9936d10c
 def load_file_graphs(dataset:str, file_key:str, data_dir=None, cache_dir=None, procs=None, progress:bool=True) -> tuple:
     "`(MolGraphs, report dict)` of every molecule of file `file_key` of `dataset` (cached)."
-    from ming.data import fetch, file_hashes, get_cache_dir, read_smiles
-    from ming.data import get_dataset
     vocab, path = get_vocab(get_dataset(dataset).vocab or dataset), fetch(dataset, file_key, data_dir, cache_dir)
     key = _cache_key(file_hashes(path, cache_dir)['sha256'], vocab, vocab.max_atoms)
     folder = get_cache_dir(cache_dir)/'graphs'/f'{dataset}-{file_key}-{key}'
@@ -246,7 +247,6 @@ def load_file_graphs(dataset:str, file_key:str, data_dir=None, cache_dir=None, p
 def load_graphs(dataset:str, split:str, data_dir=None, cache_dir=None, seed:int=2017, valid_frac:float=0.05,
                 procs=None, progress:bool=True) -> MolGraphs:
     "The kept molecules of `split` of `dataset` as `MolGraphs` (`index` = row in the split's file)."
-    from ming.data import split_indices, SPLITS, get_dataset
     if split not in SPLITS: raise MingError(f"Unknown split {split!r}; splits are {', '.join(SPLITS)}.")
     ds = get_dataset(dataset)
     if split == 'all':
@@ -266,7 +266,6 @@ def load_graphs_file(path,                      # CSV (.csv/.tsv, optionally .gz
                      max_bad_frac:float=0.05,   # fail if more than this fraction of the molecules is rejected
                      procs:int|None=None, progress:bool=True, verbose:bool=True) -> tuple:
     "`(MolGraphs, FeaturiseReport)` of a user SMILES file; `index` = 0-based data row."
-    from ming.data import _read_user_file
     import sys
     path = Path(path)
     if not path.is_file(): raise MingError(f"SMILES file {path} does not exist.")
@@ -281,3 +280,31 @@ def load_graphs_file(path,                      # CSV (.csv/.tsv, optionally .gz
                             "vocabulary, or allow more with max_bad_frac.")
         if verbose: print(msg + '; they are skipped.', file=sys.stderr)
     return g, rep
+
+# %% ../nbs/02_graphs.ipynb #c647c59c
+@call_parse(pos=['action', 'dataset'])
+def data_cli(action:str=None,        # 'info' (split sizes) or 'prepare' (featurise and cache)
+             dataset:str=None,       # qm9, zinc250k or moses
+             data_dir:str=None,      # local data directory (default $MING_DATA_DIR)
+             cache_dir:str=None,     # cache directory (default $MING_CACHE_DIR or ~/.cache/ming)
+             procs:int=None,         # worker processes for featurisation (default: all cores)
+             seed:int=2017,          # seed of the validation split
+             valid_frac:float=0.05,  # fraction of train_full that goes to the validation split
+             quick:bool=False,       # info: rows only, do not featurise
+            ):
+    "Prepare and inspect datasets: `ming data info qm9`, `ming data prepare moses`."
+    if action not in ('info', 'prepare') or dataset is None:
+        raise MingError("usage: ming data {info,prepare} DATASET [--data-dir D] [--cache-dir C] [--procs P] [--quick]")
+    if procs is not None and procs < 1: raise MingError(f"--procs must be 1 or more, got {procs} (leave it out for all cores).")
+    if not 0 < valid_frac < 1: raise MingError(f"--valid-frac must be between 0 and 1, got {valid_frac}.")
+    ds, sp = get_dataset(dataset), split_indices(dataset, seed, valid_frac, data_dir)
+    idx = {}                                      # file key → row numbers of the kept molecules
+    if action == 'prepare' or not quick:
+        for key in dict.fromkeys(ds.split_files.values()):
+            g, rep = load_file_graphs(dataset, key, data_dir, cache_dir, procs); idx[key] = g.index
+            print(f"{dataset}/{key}: kept {rep['kept']:,} of {rep['total']:,}; dropped: {rep['counts'] or 'none'}")
+    print(f'{dataset}: split rows' + (' and molecules kept after the faithful filters' if idx else ''))
+    for s, (key, rows) in sp.items():
+        kept = f'  kept {int(np.isin(idx[key], rows).sum()):>9,}' if idx else ''
+        print(f'  {s:<15} {len(rows):>9,} rows (file {key}){kept}')
+    return 0
