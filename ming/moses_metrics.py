@@ -308,7 +308,7 @@ def canonical_set(smiles:list, n_jobs:int=2, cache:bool=True) -> set:
 
 # %% ../nbs/06a_moses_metrics.ipynb #ee99e475
 def _default_fcd():
-    try: from ming.metrics import fcd
+    try: from ming.metrics import fcd   # (lazy: ming.metrics loads fcd-torch and its ChemNet; the MOSES metrics run without them)
     except ImportError: return None
     return fcd
 
