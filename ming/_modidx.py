@@ -678,6 +678,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': 'https://mi
                                 'ming.skeletons.bonds_dense': ('skeletons.html#bonds_dense', 'ming/skeletons.py'),
                                 'ming.skeletons.collate_skeletons': ('skeletons.html#collate_skeletons', 'ming/skeletons.py'),
                                 'ming.skeletons.depiction_coords': ('skeletons.html#depiction_coords', 'ming/skeletons.py'),
+                                'ming.skeletons.from_dense': ('skeletons.html#from_dense', 'ming/skeletons.py'),
                                 'ming.skeletons.to_dense': ('skeletons.html#to_dense', 'ming/skeletons.py')},
             'ming.spectral': { 'ming.spectral.SpectralConfig': ('spectral.html#spectralconfig', 'ming/spectral.py'),
                                'ming.spectral.SpectralConfig.torch_dtype': ('spectral.html#spectralconfig.torch_dtype', 'ming/spectral.py'),

@@ -8,7 +8,7 @@ Docs: https://ming.readthedocs.invalid/spectral.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass
 import torch
-from .core import MingError, update_config, preset_of
+from .core import MingError, update_config, preset_of, VOCABS
 
 # %% auto #0
 __all__ = ['SPECTRAL_PRESETS', 'node_mask', 'laplacian', 'spectral_features', 'pair_coords', 'SpectralConfig', 'spectral_config',
@@ -70,12 +70,8 @@ class SpectralConfig:
     @property
     def torch_dtype(self): return {'float64': torch.float64, 'float32': torch.float32}[self.dtype]
 
-SPECTRAL_PRESETS = {
-    'qm9':      SpectralConfig(k=7),
-    'zinc250k': SpectralConfig(k=30),
-    'moses':    SpectralConfig(k=25),
-    'tiny':     SpectralConfig(k=7),
-}
+SPECTRAL_PRESETS = {name: SpectralConfig(k=v.k) for name, v in VOCABS.items()}   # k: the dataset's released channels
+SPECTRAL_PRESETS['tiny'] = SpectralConfig(k=VOCABS['qm9'].k)
 
 def spectral_config(preset:str='qm9', **kw) -> SpectralConfig:
     "The preset `preset` with fields in `kw` replaced."
