@@ -18,15 +18,15 @@ def batch(graphs):
     return collate_skeletons(sub, np.arange(6), depiction_coords(sub, cache=False))
 
 @pytest.mark.parametrize('net', ['egnn2d', 'gcn', 'rbf'])
-@pytest.mark.parametrize('batched', [True, False])
-def test_exact_trace_matches_full_jacobian(one_thread, batch, net, batched):
+@pytest.mark.parametrize('how', ['tangents', 'vjp-batched', 'vjp-loop'])
+def test_exact_trace_matches_full_jacobian(one_thread, batch, net, how):
     from ming.models.modflow.networks import make_network
     from ming.models.modflow.flow import dynamics_and_traces, brute_force_traces, colouring
     torch.manual_seed(0)
     f = make_network(net, 4)
     z = torch.randn(batch.N, 4)
     col = None if f.split_self else colouring(batch, f.hops)
-    dz, tr = dynamics_and_traces(f, 0.25, z, batch, col, batched=batched)
+    dz, tr = dynamics_and_traces(f, 0.25, z, batch, col, batched=how == 'vjp-batched', tangents=how == 'tangents')
     ref = brute_force_traces(f, 0.25, z, batch)
     assert ref.abs().max() > 1e-3                       # a non-trivial Jacobian
     torch.testing.assert_close(tr, ref, atol=1e-5, rtol=1e-4)
