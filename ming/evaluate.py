@@ -225,7 +225,7 @@ def protocol_molecules(df:pd.DataFrame, # samples (`standardise_samples` columns
     f = functools.partial(_protocol_chunk, protocol=get_protocol(protocol).name)
     return [m for part in _pmap(f, rows, n_jobs, _PART_PARSE) for m in part]
 
-# %% ../nbs/06b_evaluate.ipynb #dee7e417
+# %% ../nbs/06b_evaluate.ipynb #641fadad
 class _Stages:
     "Timed stages: `with stage('FCD'):` adds the block's (wall, CPU) seconds to `stage.times['FCD']`; prints them if verbose."
     def __init__(self, verbose:bool=False, indent:str=''): self.times, self.verbose, self.indent = {}, verbose, indent
@@ -237,7 +237,7 @@ class _Stages:
         w, u = self.times.get(name, (0., 0.)); self.times[name] = (w + c.wall, u + c.cpu)
         if self.verbose: print(f'{c.wall:.1f} s ({c.cpu:.1f} s CPU)', file=sys.stderr, flush=True)
 
-# %% ../nbs/06b_evaluate.ipynb #97a76ecf
+# %% ../nbs/06b_evaluate.ipynb #0b44ae71
 def _template_chunk(pairs): return template_stats([g for g, _ in pairs], [t for _, t in pairs])
 
 def template_stats_par(gen:list,        # generated SMILES ('' where invalid)
@@ -253,7 +253,7 @@ def template_stats_par(gen:list,        # generated SMILES ('' where invalid)
     return dict(n_with_template=n, n_template_copy=copy, n_skeleton_copy=skel, template_copy=frac(copy, n),
                 skeleton_copy=frac(skel, n), novel_vs_templates=frac(len(distinct - tset), len(distinct)))
 
-# %% ../nbs/06b_evaluate.ipynb #c94f9ab6
+# %% ../nbs/06b_evaluate.ipynb #6acf8a1f
 def _evaluate_rep(df, ref, protocol, templates, n_jobs, stage):
     "`evaluate_rep`, timed by `stage` (a `_Stages`); also returns `protocol_molecules`."
     with stage('molecules'): mols = protocol_molecules(df, protocol, n_jobs)
@@ -375,7 +375,7 @@ def evaluate(samples,                  # samples file, DataFrame (samples column
     if verbose: print(_time_note(timings), file=sys.stderr, flush=True)
     return ev
 
-# %% ../nbs/06b_evaluate.ipynb #43274371
+# %% ../nbs/06b_evaluate.ipynb #156deaad
 _PROTOCOL_NOTES = {
     'gdss': "Molecules: each sample's corrected SMILES, its largest fragment (GDSS's rule); a sample whose correction gave "
             "no molecule is invalid. The published columns have different denominators: Valid w/o corr and Unique divide "
@@ -480,7 +480,7 @@ def row_labels(protocol:str) -> dict:
                        f'the {v} samples whose template is a molecule'),
         skeleton_copy=('Skeleton copy (% of valid with a template)', f'{v} samples whose unlabeled graph is their '
                        "template's, % of the same samples as Template copy"),
-        novel_vs_templates=('Novel vs templates (% of unique)', f'distinct {v} molecules that are no template, % of the '
+        novel_vs_templates=('Novel vs templates (% of distinct valid)', f'distinct {v} molecules that are no template, % of the '
                             f'distinct {v} molecules'),
         n_with_template=(f'{v} samples with a template molecule', ''),
         n_template_copy=(f'{v} samples identical to their template', ''),
@@ -526,7 +526,7 @@ def to_markdown(df:pd.DataFrame) -> str:
     rows = [list(map(str, df.columns))] + [[str(v) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows[:1] + [['---'] * len(df.columns)] + rows[1:])
 
-# %% ../nbs/06b_evaluate.ipynb #326269c2
+# %% ../nbs/06b_evaluate.ipynb #07b7a3ac
 def _title(ev:Evaluation) -> str:
     k, n = len(ev.reps), ev.n_per_rep
     sizes = f'{n[0]:,}' if len(set(n)) == 1 else ' / '.join(f'{x:,}' for x in n)
