@@ -146,6 +146,7 @@ def _strict(mol):
     "A fully sanitized copy of the built `mol` if it sanitizes and is one fragment, else None."
     mol = Chem.Mol(mol)
     if Chem.SanitizeMol(mol, catchErrors=True) != Chem.SanitizeFlags.SANITIZE_NONE: return None
+    if any(a.GetFormalCharge() for a in mol.GetAtoms()): return None   # RDKit's clean-up charge-separated it (C=N#N → C=[N+]=[N-])
     return mol if len(Chem.GetMolFrags(mol)) == 1 else None
 
 def _mol_strict(atoms, bonds, vocab):
