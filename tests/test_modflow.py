@@ -110,3 +110,96 @@ def test_checks_and_errors(graphs):
     with pytest.raises(MingError, match='does not cover'): m.loss(b, dict(u=torch.rand(1, 9, 4)))
     with pytest.raises(MingError, match='no option'): ModFlow.make_config('qm9', 'qm9', layout='dense')
     with pytest.raises(MingError, match="Unknown smoothing"): ModFlow.make_config('qm9', 'qm9', smoothing='gumbel')
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Through the CLI (ming train / sample / evaluate), and robustness as tests/test_robustness.py checks it for MING
+# ---------------------------------------------------------------------------------------------------------------------
+import contextlib, io
+import pandas as pd
+
+TINY = ['--model', 'modflow', '--preset', 'tiny', '--batch-size', '16', '--val-every', '0', '--val-samples', '8',
+        '--log-every', '1', '--quiet', '--device', 'cpu']          # 256 molecules: 16 steps per epoch
+
+
+def run_cli(*args):
+    "`ming ARGS` in this process: (exit code, stdout, stderr)."
+    from ming.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): rc = main([str(a) for a in args])
+    return rc, out.getvalue(), err.getvalue()
+
+
+def clean_error(*args, words=()):
+    "Run `ming ARGS`; assert exit code 2 and one error paragraph, no traceback, holding `words`."
+    rc, out, err = run_cli(*args)
+    assert rc == 2 and 'Traceback' not in err + out, (rc, out[-2000:], err[-2000:])
+    for w in words: assert w in err, (w, err)
+    return err
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    "An uninterrupted tiny run of 20 steps (crossing an epoch boundary)."
+    out = tmp_path_factory.mktemp('modflow') / 'ref'
+    rc, o, e = run_cli('train', *TINY, '--max-steps', 20, '--out', out)
+    assert rc == 0, e
+    return out
+
+
+def test_cli_train_sample_evaluate(one_thread, tmp_path, reference):
+    "`ming train --model modflow --preset tiny`, `ming sample`, `ming evaluate --protocol gdss`."
+    log = pd.read_csv(reference / 'train_log.csv')
+    assert {'loss', 'T', 'nfe'} <= set(log.columns) and log.step.tolist() == list(range(1, 21))
+    rc, o, e = run_cli('sample', '--ckpt', reference / 'last.ckpt', '--n', 64, '--out', tmp_path / 's.csv', '--quiet', '--device', 'cpu')
+    assert rc == 0, e
+    df = pd.read_csv(tmp_path / 's.csv')
+    assert len(df) == 64 and {'smiles', 'strict_smiles', 'template_idx'} <= set(df.columns)
+    rc, o, e = run_cli('evaluate', tmp_path / 's.csv', '--dataset', 'qm9', '--protocol', 'gdss', '--out', tmp_path / 'ev')
+    assert rc == 0, e
+
+
+def test_resume_is_exact(one_thread, tmp_path, reference):
+    "A run stopped at step 6 and resumed to 20 logs the same losses and ends with the same weights as an uninterrupted one."
+    import torch
+    out = tmp_path / 'run'
+    assert run_cli('train', *TINY, '--max-steps', 6, '--out', out)[0] == 0
+    rc, o, e = run_cli('train', *TINY, '--max-steps', 20, '--out', out, '--resume')
+    assert rc == 0, e
+    a, b = pd.read_csv(reference / 'train_log.csv'), pd.read_csv(out / 'train_log.csv')
+    assert b.step.tolist() == list(range(1, 21))
+    for col in ('loss', 'T', 'nfe'): np.testing.assert_array_equal(b[col], a[col], err_msg=col)
+    wa, wb = (torch.load(r / 'last.ckpt', weights_only=True)['model'] for r in (reference, out))
+    for k in wa: torch.testing.assert_close(wb[k], wa[k], rtol=0, atol=0)
+
+
+def test_nan_loss_stops_with_the_last_good_checkpoint(one_thread, tmp_path, monkeypatch):
+    "The loss turns NaN at step 6: exit 2, the step named, last.ckpt (step 4) kept and finite."
+    import torch
+    from ming.models.modflow.model import ModFlow
+    real, calls = ModFlow.loss, []
+    def loss(self, *a, **kw):
+        calls.append(1); l, logs, w = real(self, *a, **kw)
+        return (l * float('nan'), {**logs, 'loss': l.detach() * float('nan')}, w) if len(calls) == 6 else (l, logs, w)
+    monkeypatch.setattr(ModFlow, 'loss', loss)
+    out = tmp_path / 'run'
+    clean_error('train', *TINY, '--max-steps', 20, '--out', out, words=['the loss is nan at step 6', str(out / 'last.ckpt')])
+    ck = torch.load(out / 'last.ckpt', weights_only=True)
+    assert ck['step'] == 4 and all(torch.isfinite(v).all() for v in ck['model'].values())
+
+
+def test_other_kinds_of_checkpoint_are_refused(one_thread, tmp_path, reference):
+    "A MING checkpoint given to ModFlow (resume), and MING weights labelled as ModFlow (sample): a clear message each."
+    import torch
+    ming_run = tmp_path / 'ming'
+    rc, o, e = run_cli('train', '--model', 'ming', '--preset', 'tiny', '--max-steps', 1, '--val-every', '0', '--val-samples', 4,
+                       '--quiet', '--device', 'cpu', '--out', ming_run)
+    assert rc == 0, e
+    run = tmp_path / 'run'; run.mkdir()
+    (run / 'last.ckpt').write_bytes((ming_run / 'last.ckpt').read_bytes())
+    clean_error('train', *TINY, '--max-steps', 4, '--out', run, '--resume', words=["holds a 'ming' model, not a ModFlow model"])
+    ck = torch.load(ming_run / 'last.ckpt', weights_only=True)
+    mf = torch.load(reference / 'last.ckpt', weights_only=True)
+    torch.save({**mf, 'model': ck['model']}, tmp_path / 'mixed.ckpt')
+    clean_error('sample', '--ckpt', tmp_path / 'mixed.ckpt', '--n', 2, '--out', tmp_path / 's.csv', '--quiet', '--device', 'cpu',
+                words=['does not match'])
