@@ -73,14 +73,15 @@ def upgrade_v1(ck:dict) -> dict:
             'train_cfg': tc, 'model_cfg': mc}
 
 # %% ../nbs/40_checkpoints.ipynb #f7faf5f3
-def load_model(ckpt, device=None, kind:str|None=None):
-    "`(model, train_cfg dict)` from checkpoint `ckpt` (any registered kind, or only `kind`), loaded with `weights_only=True`."
+def load_model(ckpt, device=None, kind:str|None=None, ema:bool=True):
+    "`(model, train_cfg dict)` from checkpoint `ckpt` (any registered kind, or only `kind`); the averaged weights if it has them and `ema`."
     ck = load_checkpoint(ckpt)
     if kind is not None and ck.get('kind') != kind:
         raise MingError(f"{ckpt} holds a {ck.get('kind')!r} model, not a {model_class(kind).name} model.")
     cls = model_class(ck.get('kind'))
     try:
         model = cls(cls.config_class.from_dict(ck['model_cfg'])); model.load_state_dict(ck['model'])
+        if ema and ck.get('ema'): model.load_state_dict({**ck['model'], **ck['ema']})   # the moving average, for sampling
     except (RuntimeError, KeyError, TypeError, MingError) as e:
         why = _mismatch(e) if not isinstance(e, MingError) else str(e)
         raise MingError(f"Checkpoint {ckpt} does not match the {cls.name} model it describes ({why}).") from None

@@ -42,6 +42,10 @@ class TrainConfig:
     plateau_factor: float = 0.5     # ReduceLROnPlateau factor
     plateau_patience: int = 30      # ReduceLROnPlateau patience, in epochs
     plateau_on: str = 'last'        # 'last' (reference: last batch's loss) or 'mean' (epoch mean)
+    schedule: str = 'plateau'       # 'plateau' (reference: ReduceLROnPlateau) or 'cosine' (decay to lr_min·lr over max_steps)
+    warmup: int = 0                 # optimiser steps of linear learning-rate warm-up (0 = none, the reference)
+    lr_min: float = 0.              # cosine: the final learning rate as a fraction of lr
+    ema: float = 0.                 # decay of an exponential moving average of the weights, used for sampling (0 = off, the reference)
     seed: int = 2017                # seed of everything
     val_every: int = 10             # epochs between validations (sampling + metrics); 0 = only at the end
     val_samples: int = 1000         # templates sampled at each validation
@@ -66,6 +70,10 @@ def train_config(preset:str='qm9', model:str='ming', **kw) -> TrainConfig:
     base = TrainConfig(model=model, preset=preset, **preset_of(cls.train_presets, preset, 'preset'))
     cfg = update_config(base, **kw)
     if cfg.optimizer not in ('adamw', 'adam'): raise MingError(f"Unknown optimizer {cfg.optimizer!r}; use 'adamw' or 'adam'.")
+    if cfg.schedule not in ('plateau', 'cosine'): raise MingError(f"Unknown schedule {cfg.schedule!r}; use 'plateau' or 'cosine'.")
+    if cfg.schedule == 'cosine' and not cfg.max_steps:
+        raise MingError("The cosine schedule decays over --max-steps: give --max-steps (the time budget still stops the run).")
+    if not 0 <= cfg.ema < 1: raise MingError(f"--ema must be in [0, 1) (a decay such as 0.999; 0 = off), got {cfg.ema}.")
     cls.check_options(cfg.options)
     return cfg
 
@@ -144,6 +152,7 @@ class Trainer:
         self.opt = opt(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, 'min', factor=cfg.plateau_factor,
                                                                 patience=cfg.plateau_patience)
+        self.ema = {k: v.detach().clone() for k, v in self.model.state_dict().items() if v.is_floating_point()} if cfg.ema else {}
         self.epoch = self.pos = self.step = 0; self.elapsed = 0.; self.best = None; self.val_step = -1
         self.epoch_losses, self.history, self.stop_reason = [], [], None
         self._signal = None
@@ -169,7 +178,7 @@ from fastcore.basics import patch
 @patch
 def state_dict(self:Trainer) -> dict:
     return dict(format=CKPT_FORMAT, kind=self.model.kind, train_cfg=asdict(self.cfg), model_cfg=self.model_cfg.to_dict(),
-                model=self.model.state_dict(), optimizer=self.opt.state_dict(),
+                model=self.model.state_dict(), ema=self.ema, optimizer=self.opt.state_dict(),
                 scheduler=self.sched.state_dict(), epoch=self.epoch, pos=self.pos, step=self.step, elapsed=self.elapsed,
                 best=self.best, val_step=self.val_step, epoch_losses=list(self.epoch_losses), rng=rng_state(),
                 threads=torch.get_num_threads(), world=self.dist.world, device=self.device.type)
@@ -189,6 +198,7 @@ def load_state_dict(self:Trainer, ck:dict):
     self.model.load_state_dict(ck['model']); self.opt.load_state_dict(ck['optimizer']); self.sched.load_state_dict(ck['scheduler'])
     self.epoch, self.pos, self.step, self.elapsed, self.best = ck['epoch'], ck['pos'], ck['step'], ck['elapsed'], ck['best']
     self.epoch_losses = list(ck['epoch_losses']); set_rng_state(ck['rng']); self.val_step = ck.get('val_step', -1)
+    if self.cfg.ema: self.ema = {k: v.to(self.device) for k, v in ck['ema'].items()}
 
 # %% ../nbs/42_trainer.ipynb #1a369572
 def _check_compatible(ck:dict, cfg:TrainConfig, path):
@@ -243,8 +253,40 @@ def train_step(self:Trainer, rows) -> dict:
                         "optimiser state, learning rate included), or train in fp32 if you used bf16.")
     self.opt.zero_grad(set_to_none=True)
     (loss * (d.world * weight / total)).backward()                          # DDP averages: gradient of the global mean
+    if (lr := self.lr_at(self.step)) is not None:
+        for grp in self.opt.param_groups: grp['lr'] = lr
     self.opt.step()
+    if cfg.ema: self._update_ema()
     return logs
+
+# %% ../nbs/42_trainer.ipynb #16ce6a58
+@patch
+def lr_at(self:Trainer, step:int) -> float|None:
+    "The learning rate of optimiser step `step` (0-based) under warm-up / cosine; None = leave it to the plateau scheduler."
+    cfg = self.cfg
+    warm = min(1., (step + 1) / cfg.warmup) if cfg.warmup else 1.
+    if cfg.schedule == 'cosine':
+        f = min(step / cfg.max_steps, 1.)
+        return cfg.lr * warm * (cfg.lr_min + (1 - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * f)))
+    if step < cfg.warmup: return cfg.lr * warm
+    return cfg.lr if cfg.warmup and step == cfg.warmup else None
+
+@patch
+def _update_ema(self:Trainer):
+    "$\\bar w \\leftarrow d\\,\\bar w + (1-d)\\,w$ for every floating-point weight."
+    with torch.no_grad():
+        for k, v in self.model.state_dict().items():
+            if k in self.ema: self.ema[k].mul_(self.cfg.ema).add_(v.detach(), alpha=1 - self.cfg.ema)
+
+@patch
+@contextlib.contextmanager
+def averaged(self:Trainer):
+    "Inside the block the model holds the averaged weights (if `ema` is on); the trained weights come back after."
+    if not self.cfg.ema: yield; return
+    raw = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+    self.model.load_state_dict({**raw, **self.ema})
+    try: yield
+    finally: self.model.load_state_dict(raw)
 
 # %% ../nbs/42_trainer.ipynb #fdd624b9
 def _append_csv(path:Path, row:dict):
@@ -298,7 +340,8 @@ def _stop_reason(self:Trainer):
 @patch
 def _end_epoch(self:Trainer):
     "Step the plateau scheduler, move to the next epoch, validate when it is due."
-    self.sched.step(self.epoch_losses[-1] if self.cfg.plateau_on == 'last' else float(np.mean(self.epoch_losses)))
+    if self.cfg.schedule == 'plateau':
+        self.sched.step(self.epoch_losses[-1] if self.cfg.plateau_on == 'last' else float(np.mean(self.epoch_losses)))
     self.epoch += 1; self.pos = 0; self.epoch_losses = []
     if self.cfg.val_every and self.epoch % self.cfg.val_every == 0: self.validate()
 
@@ -310,7 +353,7 @@ def validate(self:Trainer) -> dict:
     self.val_step = self.step
     rows = choose_templates(len(self.data.train), cfg.val_samples, seed=cfg.seed, rep=10_000)
     self.model.eval()
-    with torch.random.fork_rng(devices=[self.device] if self.device.type == 'cuda' else []):
+    with self.averaged(), torch.random.fork_rng(devices=[self.device] if self.device.type == 'cuda' else []):
         torch.manual_seed(cfg.seed + self.epoch + 7919 * d.rank)
         df = sample_templates(self.model, self.data.train, rows[d.rank::d.world],
                               cfg.sample_batch, self.device, cfg.precision, progress=False)
@@ -382,6 +425,10 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
               hidden:int=None,        # width H of the networks (default: the preset's)
               d_z:int=None,           # latent size per pair (default: the preset's)
               layers:int=None,        # linear layers L per network (default: the preset's)
+              schedule:str=None,      # plateau (reference) or cosine (to --lr-min x lr over --max-steps)
+              warmup:int=None,        # steps of linear learning-rate warm-up (default: the preset's; 0 = none)
+              lr_min:float=None,      # cosine: final learning rate as a fraction of --lr
+              ema:float=None,         # decay of the moving average of the weights used for sampling, e.g. 0.999 (0 = off)
               resume:bool=False,      # continue the run in --out from its last.ckpt
               quiet:bool=False,       # no progress bars
              ):
@@ -389,12 +436,12 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
     if dataset not in VOCABS: raise MingError(f"Unknown dataset {dataset!r}; datasets are {', '.join(VOCABS)}.")
     check_positive(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                     val_samples=val_samples, subset=subset, log_every=log_every, hidden=hidden, d_z=d_z, layers=layers)
-    check_nonnegative(seed=seed, val_every=val_every)
+    check_nonnegative(seed=seed, val_every=val_every, warmup=warmup, lr_min=lr_min, ema=ema)
     out = Path(out or f"runs/{'' if model == 'ming' else model + '-'}{dataset}-{preset or dataset}")
     opts = model_class(model).check_options(dict(layout=layout, hidden=hidden, d_z=d_z, layers=layers))
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                  val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, log_every=log_every,
-                 device=device, precision=precision)
+                 device=device, precision=precision, schedule=schedule, warmup=warmup, lr_min=lr_min, ema=ema)
     if resume and preset is None and (out / 'last.ckpt').exists():   # resume: the run's own settings, changed only where asked
         base = TrainConfig(**load_checkpoint(out / 'last.ckpt')['train_cfg'])
         if model != base.model:
