@@ -129,7 +129,8 @@ class Reference:
     def _stage(self, what, kind, smiles, get):
         "`get()`, timed; with `verbose` a progress line saying whether the statistic was computed or read from the cache."
         cached = len(smiles) >= self._min_len() and (metrics_cache_dir()/f'{kind}-{smiles_key(smiles)}.npz').exists()
-        if self.verbose: print(f'reference {self.name}: {what} of {len(smiles):,} SMILES ... ', end='', file=sys.stderr, flush=True)
+        if self.verbose:
+            print(f'reference {self.name}: {what} of {len(smiles):,} SMILES ... ', end='', file=sys.stderr, flush=True)
         with _Clock() as c: out = get()
         self.timings[f'reference: {what}'] = (c.wall, c.cpu)
         if self.verbose: print(f'{"read from the cache" if cached else "computed"} in {c.wall:.1f} s ({c.cpu:.1f} s CPU)',
@@ -225,7 +226,7 @@ def protocol_molecules(df:pd.DataFrame, # samples (`standardise_samples` columns
     f = functools.partial(_protocol_chunk, protocol=get_protocol(protocol).name)
     return [m for part in _pmap(f, rows, n_jobs, _PART_PARSE) for m in part]
 
-# %% ../nbs/06b_evaluate.ipynb #641fadad
+# %% ../nbs/06b_evaluate.ipynb #0cc54307
 class _Stages:
     "Timed stages: `with stage('FCD'):` adds the block's (wall, CPU) seconds to `stage.times['FCD']`; prints them if verbose."
     def __init__(self, verbose:bool=False, indent:str=''): self.times, self.verbose, self.indent = {}, verbose, indent
@@ -237,7 +238,7 @@ class _Stages:
         w, u = self.times.get(name, (0., 0.)); self.times[name] = (w + c.wall, u + c.cpu)
         if self.verbose: print(f'{c.wall:.1f} s ({c.cpu:.1f} s CPU)', file=sys.stderr, flush=True)
 
-# %% ../nbs/06b_evaluate.ipynb #0b44ae71
+# %% ../nbs/06b_evaluate.ipynb #ed841650
 def _template_chunk(pairs): return template_stats([g for g, _ in pairs], [t for _, t in pairs])
 
 def template_stats_par(gen:list,        # generated SMILES ('' where invalid)
@@ -253,7 +254,7 @@ def template_stats_par(gen:list,        # generated SMILES ('' where invalid)
     return dict(n_with_template=n, n_template_copy=copy, n_skeleton_copy=skel, template_copy=frac(copy, n),
                 skeleton_copy=frac(skel, n), novel_vs_templates=frac(len(distinct - tset), len(distinct)))
 
-# %% ../nbs/06b_evaluate.ipynb #6acf8a1f
+# %% ../nbs/06b_evaluate.ipynb #615cc476
 def _evaluate_rep(df, ref, protocol, templates, n_jobs, stage):
     "`evaluate_rep`, timed by `stage` (a `_Stages`); also returns `protocol_molecules`."
     with stage('molecules'): mols = protocol_molecules(df, protocol, n_jobs)
@@ -307,13 +308,12 @@ def _split_reps(df, n_reps):
 
 # %% ../nbs/06b_evaluate.ipynb #3b3ec80a
 def summarise(reps:list) -> dict:
-    "`{metric: {'mean', 'std', 'n'}}` over repetitions: n values (nan skipped), std with ddof=1 — nan where n < 2 (none measured)."
-    out = {}
+    "`{metric: {'mean', 'std', 'n'}}` over repetitions: n values (nan skipped); std with ddof=1, nan where n < 2 (none measured)."
+    out, nan = {}, float('nan')
     for k in reps[0]:
         v = np.array([r.get(k, np.nan) for r in reps], np.float64)
         v = v[~np.isnan(v)]
-        out[k] = dict(mean=float(v.mean()) if len(v) else float('nan'), std=float(v.std(ddof=1)) if len(v) > 1 else float('nan'),
-                      n=len(v))
+        out[k] = dict(mean=float(v.mean()) if len(v) else nan, std=float(v.std(ddof=1)) if len(v) > 1 else nan, n=len(v))
     return out
 
 # %% ../nbs/06b_evaluate.ipynb #d63ee5f8
@@ -375,7 +375,7 @@ def evaluate(samples,                  # samples file, DataFrame (samples column
     if verbose: print(_time_note(timings), file=sys.stderr, flush=True)
     return ev
 
-# %% ../nbs/06b_evaluate.ipynb #156deaad
+# %% ../nbs/06b_evaluate.ipynb #8479e0b8
 _PROTOCOL_NOTES = {
     'gdss': "Molecules: each sample's corrected SMILES, its largest fragment (GDSS's rule); a sample whose correction gave "
             "no molecule is invalid. The published columns have different denominators: Valid w/o corr and Unique divide "
@@ -400,7 +400,8 @@ def _notes(ev:Evaluation) -> list:
     p, n, k = get_protocol(ev.protocol), ev.n_per_rep, len(ev.reps)
     notes = []
     if n[0] != p.n_samples or k != p.n_reps:
-        notes.append(f'{k} repetition(s) of {n[0]:,} samples; the published {ev.protocol} tables use {p.n_reps} x {p.n_samples:,}.')
+        notes.append(f'{k} repetition(s) of {n[0]:,} samples; the published {ev.protocol} tables use '
+                     f'{p.n_reps} x {p.n_samples:,}.')
     notes.append(_PROTOCOL_NOTES[ev.protocol])
     if 'valid_wo_corr_all' in _hidden(ev):
         notes.append('Every sample gave a molecule after correction, so Valid w/o corr over all samples equals Valid w/o '
@@ -438,12 +439,14 @@ _PROTOCOL_ROWS = {   # protocol: {metric: (label, what it counts)}
         n_valid_wo_corr=('valid without correction', ''), n_unique=('distinct valid molecules', ''),
         n_novel=('distinct valid molecules not in the training set', '')),
     'strict': dict(
-        valid=('Strictly valid (% of samples)', 'samples whose strict SMILES sanitises and is one fragment, % of all samples generated'),
+        valid=('Strictly valid (% of samples)', 'samples whose strict SMILES sanitises and is one fragment, % of all '
+               'samples generated'),
         unique=('Unique (% of samples)', 'distinct strictly valid molecules, % of all samples generated (not of the valid ones)'),
         novel=('Novel, repeats counted (% of samples)', 'strictly valid samples whose molecule is not in the training set, '
                '% of all samples generated; a molecule generated twice counts twice, so this can exceed Unique'),
         vun=('V.U.N. (% of samples)', 'distinct strictly valid molecules not in the training set, % of all samples generated'),
-        fcd=('FCD', 'Fréchet ChemNet Distance between the strictly valid molecules (repeats kept) and the test set; lower is better'),
+        fcd=('FCD', 'Fréchet ChemNet Distance between the strictly valid molecules (repeats kept) and the test set; '
+             'lower is better'),
         nspdk=('NSPDK MMD', 'squared MMD of NSPDK graph features between the strictly valid molecules and the test set; '
                'lower is better'),
         n_generated=('samples generated', ''), n_valid=('strictly valid samples', ''),
@@ -503,7 +506,7 @@ def _fmt(m, s, k, n=2, n_reps=2):
 def _count(v): return '–' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{int(v):,}'
 
 def results_table(ev:Evaluation) -> pd.DataFrame:
-    "One row per metric: headline (published columns), then extra rows, then counts; columns table, metric, label, definition, mean, std, n, value."
+    "One row per metric: headline (published columns), extra rows, counts; with label, definition, mean, std, n, value."
     labels, s, k = row_labels(ev.protocol), ev.summary, len(ev.reps)
     head = [m for m in get_protocol(ev.protocol).metrics if m in s]
     rest = [m for m in s if m not in head and m not in _hidden(ev)]
@@ -526,7 +529,7 @@ def to_markdown(df:pd.DataFrame) -> str:
     rows = [list(map(str, df.columns))] + [[str(v) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows[:1] + [['---'] * len(df.columns)] + rows[1:])
 
-# %% ../nbs/06b_evaluate.ipynb #07b7a3ac
+# %% ../nbs/06b_evaluate.ipynb #ef43b235
 def _title(ev:Evaluation) -> str:
     k, n = len(ev.reps), ev.n_per_rep
     sizes = f'{n[0]:,}' if len(set(n)) == 1 else ' / '.join(f'{x:,}' for x in n)
@@ -599,7 +602,8 @@ def write_results(ev:Evaluation, out, grid_smiles:list=None) -> dict:
     paths['properties'] = out/'properties.png'; plot_properties(ev.props, ev.ref_props, paths['properties'], _title(ev))
     grid = ev.grid if grid_smiles is None else grid_smiles          # by default the first molecules valid under the protocol
     (out/'molecules.png').unlink(missing_ok=True)                   # never leave an earlier run's grid behind
-    if grid is not None and len(grid) and molecule_grid(grid, out/'molecules.png') is not None: paths['grid'] = out/'molecules.png'
+    if grid is not None and len(grid) and molecule_grid(grid, out/'molecules.png') is not None:
+        paths['grid'] = out/'molecules.png'
     return paths
 
 # %% ../nbs/06b_evaluate.ipynb #bd89d4ca
