@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from fastcore.script import call_parse
 from .core import MingError, atomic_open, quiet_rdkit
+from .data import load_smiles, get_dataset, read_smiles
 from .metrics import (canonical_list, vun_gdss, vun_strict, strict_canonical, fcd, cached_fcd_stats, Moments,
                           nspdk_embedding, nspdk_mmd, property_table, property_distances, template_stats, cached_arrays,
                           metrics_cache_dir, smiles_key, PROPERTIES)
@@ -120,7 +121,6 @@ class Reference:
     @classmethod
     def for_dataset(cls, dataset:str, train_split:str='train_full', test_split:str='test', **kw):
         "The reference of a registered dataset (splits from `ming.data.load_smiles`)."
-        from ming.data import load_smiles
         return cls(load_smiles(dataset, train_split)[0], load_smiles(dataset, test_split)[0], name=dataset, **kw)
 
     def _min_len(self): return self.min_cache if self.cache else 10**12
@@ -294,7 +294,6 @@ def _moses(gen, ref, n_jobs):
 # %% ../nbs/06b_evaluate.ipynb #f1afd90f
 def _templates(df, dataset):
     if 'template_idx' not in df or dataset is None: return None
-    from ming.data import get_dataset, read_smiles
     src = read_smiles(dataset, get_dataset(dataset).split_files['train'])
     bad = df['template_idx'][(df['template_idx'] < 0) | (df['template_idx'] >= len(src))]
     if len(bad): raise MingError(f"template_idx {int(bad.iloc[0])} is outside the {len(src)} rows of {dataset}'s source file; "

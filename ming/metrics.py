@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from rdkit import Chem
 from .core import MingError, atomic_open, quiet_rdkit
+from .data import get_cache_dir
 
 # %% auto #0
 __all__ = ['PROPERTIES', 'to_mol', 'canonical', 'canonical_list', 'vun_gdss', 'strict_canonical', 'vun_strict', 'chemnet',
@@ -188,7 +189,6 @@ def fcd(gen:list,               # generated SMILES (invalid ones are skipped)
 # %% ../nbs/06_metrics.ipynb #8d3dac56
 def metrics_cache_dir() -> Path:
     "Where reference statistics are cached: `<cache dir>/metrics` (`ming.data.get_cache_dir`)."
-    from ming.data import get_cache_dir
     return get_cache_dir()/'metrics'
 
 def smiles_key(smiles:list) -> str:
