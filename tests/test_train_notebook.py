@@ -12,7 +12,8 @@ def test_train_notebook_runs(tmp_path):
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     metrics = json.loads((tmp_path / 'run' / 'metrics.json').read_text())
-    assert set(metrics) >= {'valid w/o corr', 'unique', 'novel'}
+    assert set(metrics) >= {'Valid w/o corr (% of valid, GDSS)', 'Strictly valid (% of samples)', 'Unique (% of valid)', 'Novel (% of unique)'}
+    assert json.loads((tmp_path / 'run' / 'timing.json').read_text())['steps'] == 4
     assert (tmp_path / 'run' / 'samples.csv').exists()
     nb = json.loads(out.read_text())
     injected = [c for c in nb['cells'] if 'injected-parameters' in c.get('metadata', {}).get('tags', [])]
@@ -28,4 +29,4 @@ def test_train_notebook_second_model(tmp_path):
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     metrics = json.loads((tmp_path / 'run' / 'metrics.json').read_text())
-    assert metrics['valid w/o corr']['gdss'] == 1.0              # copies of training molecules are valid
+    assert metrics['Valid w/o corr (% of valid, GDSS)'] == 1.0          # copies of training molecules are valid

@@ -46,6 +46,7 @@ class GraphModel(nn.Module):
     config_class: ClassVar[type] = ModelConfig   # its frozen config dataclass
     train_presets: ClassVar[dict] = {}        # preset name -> TrainConfig fields (dataset, batch_size, lr, ...)
     options: ClassVar[tuple] = ()             # model settings the CLI may override (e.g. MING's 'layout', 'hidden')
+    cpu_presets: ClassVar[dict] = {}          # dataset -> the preset sized for a CPU (what the main job picks without a GPU)
 
     def __init__(self, cfg):
         super().__init__()
