@@ -107,7 +107,7 @@ def test_checks_and_errors(graphs):
     from ming.models.modflow.model import ModFlow
     m = ModFlow(ModFlow.make_config('tiny', 'qm9'))
     b = m.collate(graphs, [0, 1])
-    with pytest.raises(MingError, match='does not cover'): m.loss(b, dict(u=torch.rand(1, 9, 4)))
+    with pytest.raises(MingError, match='do not cover'): m.loss(b, dict(u=torch.rand(1, 9, 4)))
     with pytest.raises(MingError, match='no option'): ModFlow.make_config('qm9', 'qm9', layout='dense')
     with pytest.raises(MingError, match="Unknown smoothing"): ModFlow.make_config('qm9', 'qm9', smoothing='gumbel')
 

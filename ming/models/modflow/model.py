@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from ...core import MingError, get_vocab
 from ..base import GraphModel, ModelConfig
-from ...skeletons import Skeletons, collate_skeletons, depiction_coords, to_dense, bonds_dense
+from ...skeletons import Skeletons, collate_skeletons, depiction_coords, to_dense, from_dense, bonds_dense
 from .networks import make_network, NETWORKS, n_params
 from .flow import NodeODE, encode, generate, smooth_labels, SMOOTHINGS
 
@@ -120,21 +120,14 @@ def draw_noise(self:ModFlow, graphs, rows, g:torch.Generator) -> dict:
     if self.cfg.trace == 'hutchinson': out['eps'] = torch.randn(shape, generator=g)
     return out
 
-def _per_atom(noise, batch):
-    "Per-atom rows (N, A) of padded noise (B, n', A), n' ≥ the batch's n."
-    n = int(batch.n_atoms.max())
-    if noise.shape[0] != len(batch) or noise.shape[1] < n:
-        raise MingError(f"Noise of shape {tuple(noise.shape)} does not cover a batch of {len(batch)} molecules of up to {n} atoms.")
-    return noise[:, :n].to(batch.pos.device)[batch.batch, batch.node_pos]   # (N, A)
-
 @patch
 def loss(self:ModFlow, batch:Skeletons, noise:dict|None=None) -> tuple:
     "Mean negative log-likelihood per atom (nats) of the smoothed labels given the skeletons."
     if noise is None:
         n = int(batch.n_atoms.max())
         noise = dict(u=torch.rand(len(batch), n, self.cfg.A), eps=torch.randn(len(batch), n, self.cfg.A))
-    x = smooth_labels(batch.atoms, self.cfg.A, _per_atom(noise['u'], batch), self.cfg.smoothing, self.cfg.smooth_eps)   # (N, A)
-    eps = _per_atom(noise['eps'], batch) if self.cfg.trace == 'hutchinson' else None
+    x = smooth_labels(batch.atoms, self.cfg.A, from_dense(batch, noise['u']), self.cfg.smoothing, self.cfg.smooth_eps)   # (N, A)
+    eps = from_dense(batch, noise['eps']) if self.cfg.trace == 'hutchinson' else None
     z0, logp = encode(self.flow, x, batch, eps, **self.solver)          # (N, A), (N,)
     loss = -logp.mean()
     logs = dict(loss=loss.detach(), T=self.flow.T.detach(), nfe=torch.tensor(float(self.flow.nfe)),
