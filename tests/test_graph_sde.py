@@ -206,7 +206,7 @@ def test_checks_and_errors(graphs):
     from ming.models.graph_sde.model import GraphSDE
     m = GraphSDE(GraphSDE.make_config('tiny', 'qm9'))
     b = m.collate(graphs, [0, 1])
-    with pytest.raises(MingError, match='does not cover'): m.loss(b, dict(t=torch.rand(2), z=torch.randn(2, 1, 4)))
+    with pytest.raises(MingError, match='do not cover'): m.loss(b, dict(t=torch.rand(2), z=torch.randn(2, 1, 4)))
     with pytest.raises(MingError, match='for a batch of 2'): m.loss(b, dict(t=torch.rand(3), z=torch.randn(3, 9, 4)))
     with pytest.raises(MingError, match='no option'): GraphSDE.make_config('qm9', 'qm9', layout='dense')
     with pytest.raises(MingError, match='Unknown graph SDE objective'): GraphSDE.make_config('qm9', 'qm9', objective='sliced')

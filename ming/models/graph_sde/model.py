@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from ...core import MingError, get_vocab
 from ..base import GraphModel, ModelConfig
-from ...skeletons import Skeletons, collate_skeletons, to_dense, bonds_dense
+from ...skeletons import Skeletons, collate_skeletons, to_dense, from_dense, bonds_dense
 from .sde import SDEConfig, make_sde
 from .score import ScoreConfig, LocalScoreNet, dsm_loss, ism_loss, perturb
 from .sampler import SDEState, em_steps, pc_steps, ode_steps, ode_likelihood
@@ -107,13 +107,6 @@ def draw_noise(self:GraphSDE, graphs, rows, g:torch.Generator) -> dict:
     B, n = len(rows), int(graphs.n_atoms[rows].max())
     return dict(t=self.cfg.eps + (1 - self.cfg.eps) * torch.rand(B, generator=g), z=torch.randn((B, n, self.cfg.A), generator=g))
 
-def _per_atom(noise, batch):
-    "Per-atom rows (N, A) of padded noise (B, n', A), n' >= the batch's n."
-    n = int(batch.n_atoms.max())
-    if noise.shape[0] != len(batch) or noise.shape[1] < n:
-        raise MingError(f"Noise of shape {tuple(noise.shape)} does not cover a batch of {len(batch)} molecules of up to {n} atoms.")
-    return noise[:, :n].to(batch.atoms.device)[batch.batch, batch.node_pos]   # (N, A)
-
 # %% ../../../nbs/33_graph_sde_model.ipynb #297b5412
 @patch
 def loss(self:GraphSDE, batch:Skeletons, noise:dict|None=None) -> tuple:
@@ -124,7 +117,7 @@ def loss(self:GraphSDE, batch:Skeletons, noise:dict|None=None) -> tuple:
     dev = batch.atoms.device
     x0 = F.one_hot(batch.atoms - 1, self.cfg.A).float()                      # (N, A)
     t = noise['t'].to(dev)[batch.batch]                                       # (N,) one time per molecule
-    z = _per_atom(noise['z'], batch)                                          # (N, A)
+    z = from_dense(batch, noise['z'])                                          # (N, A)
     ei, bond = batch.edge_index, batch.bond
     if self.cfg.objective == 'dsm':
         per = dsm_loss(self.net, self.sde, x0, t, z, ei, bond)               # (N,)
