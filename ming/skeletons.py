@@ -14,7 +14,7 @@ from .core import MingError, atomic_open, quiet_rdkit, get_vocab
 from .data import get_cache_dir
 
 # %% auto #0
-__all__ = ['Skeletons', 'collate_skeletons', 'to_dense', 'from_dense', 'bonds_dense', 'depiction_coords']
+__all__ = ['Skeletons', 'collate_skeletons', 'to_dense', 'from_dense', 'bonds_dense', 'label_skeletons', 'depiction_coords']
 
 # %% ../nbs/08_skeletons.ipynb #28807e17
 @dataclass
@@ -80,6 +80,11 @@ def bonds_dense(sk:Skeletons) -> torch.Tensor:
     p = sk.node_pos
     out[sk.batch[sk.edge_index[0]], p[sk.edge_index[0]], p[sk.edge_index[1]]] = sk.bond
     return out
+
+# %% ../nbs/08_skeletons.ipynb #f5536178
+def label_skeletons(sk:Skeletons, scores:torch.Tensor) -> tuple:
+    "`(atoms (bs, n), bonds (bs, n, n))`: the argmax class 1..A of `scores` (N, A) per atom, on the skeleton's bonds."
+    return to_dense(sk, scores.argmax(1) + 1), bonds_dense(sk)
 
 # %% ../nbs/08_skeletons.ipynb #8ade69c0
 _BOND_TYPES = None

@@ -11,10 +11,10 @@ from dataclasses import dataclass, fields, is_dataclass, asdict
 from typing import ClassVar, Iterator
 import torch
 from torch import nn
-from ..core import MingError
+from ..core import MingError, preset_of, get_vocab
 
 # %% auto #0
-__all__ = ['MODELS', 'ModelConfig', 'GraphModel', 'model_class', 'build_model']
+__all__ = ['MODELS', 'ModelConfig', 'GraphModel', 'SkeletonModelConfig', 'SkeletonModel', 'model_class', 'build_model']
 
 # %% ../../nbs/09_models.ipynb #8c97600f
 @dataclass(frozen=True)
@@ -54,10 +54,16 @@ class GraphModel(nn.Module):
             raise MingError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(cfg).__name__}.")
         self.cfg = cfg
 
+    presets: ClassVar[dict] = {}              # preset name -> config fields, for the default `make_config`
     @classmethod
     def make_config(cls, preset:str, dataset:str, **options):
-        "The config of preset `preset` for `dataset`, with `options` (names in `cls.options`) replaced."
-        raise NotImplementedError
+        "The config of preset `preset` for `dataset`: the dataset's fields, the preset's, then `options` (names in `cls.options`)."
+        fields = preset_of(cls.presets, preset, f'{cls.name} preset')
+        return cls.config_class(**cls.dataset_fields(dataset), **{**fields, **cls.check_options(options)})
+    @classmethod
+    def dataset_fields(cls, dataset:str) -> dict:
+        "The config fields that follow from the dataset (its name; models add e.g. the vocabulary's sizes)."
+        return dict(dataset=dataset)
     def collate(self, graphs, rows):
         "The batch of molecules `rows` of `graphs` (an object with `.to(device)` and `len()`), on the CPU."
         raise NotImplementedError
@@ -91,6 +97,21 @@ class GraphModel(nn.Module):
         if bad: raise MingError(f"Model {cls.kind!r} has no option(s) {', '.join('--' + b.replace('_', '-') for b in bad)}; "
                                 f"its options are: {', '.join('--' + o.replace('_', '-') for o in cls.options) or 'none'}.")
         return {k: v for k, v in options.items() if v is not None}
+
+# %% ../../nbs/09_models.ipynb #7e468892
+@dataclass(frozen=True)
+class SkeletonModelConfig(ModelConfig):
+    "Fields shared by the models that label template skeletons (ModFlow, the graph SDE)."
+    dataset: str = 'qm9'     # vocabulary of the atom labels
+    A: int = 4               # atom types |A| (state size per atom)
+    n_bond: int = 4          # bond classes incl. 0 = none
+
+class SkeletonModel(GraphModel):
+    "A model that generates atom labels on template skeletons."
+    config_class: ClassVar[type] = SkeletonModelConfig
+    @classmethod
+    def dataset_fields(cls, dataset:str) -> dict:
+        v = get_vocab(dataset); return dict(dataset=dataset, A=v.n_atom, n_bond=v.n_bond)
 
 # %% ../../nbs/09_models.ipynb #680d9158
 MODELS = {  # kind: 'module:Class'

@@ -11,8 +11,8 @@ from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
 from ...core import MingError, get_vocab
-from ..base import GraphModel, ModelConfig
-from ...skeletons import Skeletons, collate_skeletons, to_dense, from_dense, bonds_dense
+from ..base import GraphModel, ModelConfig, SkeletonModel, SkeletonModelConfig
+from ...skeletons import Skeletons, collate_skeletons, to_dense, from_dense, bonds_dense, label_skeletons
 from .sde import SDEConfig, make_sde
 from .score import ScoreConfig, LocalScoreNet, dsm_loss, ism_loss, perturb
 from .sampler import SDEState, em_steps, pc_steps, ode_steps, ode_likelihood
@@ -24,11 +24,8 @@ __all__ = ['OBJECTIVES', 'SAMPLERS', 'GRAPH_SDE_PRESETS', 'GraphSDEConfig', 'Gra
 OBJECTIVES, SAMPLERS = ('dsm', 'ism'), ('em', 'pc', 'ode')
 
 @dataclass(frozen=True)
-class GraphSDEConfig(ModelConfig):
+class GraphSDEConfig(SkeletonModelConfig):
     "The graph SDE: forward SDE, local score network, objective and sampler."
-    dataset: str = 'qm9'         # vocabulary of the atom labels
-    A: int = 4                   # atom types |A| (state size per atom)
-    n_bond: int = 4              # bond classes incl. 0 = none
     sde: str = 'vp'              # forward SDE: 'vp' or 've'
     beta_min: float = 0.1        # VP beta(0)
     beta_max: float = 20.        # VP beta(1)
@@ -68,7 +65,7 @@ GRAPH_SDE_PRESETS = {
 class GraphSDEState(SDEState):
     "A sampler state of the graph SDE (time `t`, atom states `x` (N, A), `step`)."
 
-class GraphSDE(GraphModel):
+class GraphSDE(SkeletonModel):
     "The local-score graph SDE (seed deck eqs. 6–20): a reverse-time SDE on atom labels with a 1-hop score."
     kind, name, config_class = 'graph_sde', 'graph SDE', GraphSDEConfig
     options = ('objective', 'sde', 'hidden', 'radius', 'sampler', 'n_steps', 'snr', 'n_corrector')
@@ -88,12 +85,8 @@ class GraphSDE(GraphModel):
         self.net = LocalScoreNet(cfg.score_config)
         self.sde = make_sde(cfg.sde_config)
 
-    @classmethod
-    def make_config(cls, preset:str, dataset:str, **options):
-        "The config of `preset` for `dataset`, with `options` replaced."
-        if preset not in GRAPH_SDE_PRESETS: raise MingError(f"Unknown graph SDE preset {preset!r}; presets are {', '.join(GRAPH_SDE_PRESETS)}.")
-        v = get_vocab(dataset)
-        return GraphSDEConfig(dataset=dataset, A=v.n_atom, n_bond=v.n_bond, **{**GRAPH_SDE_PRESETS[preset], **cls.check_options(options)})
+    presets = GRAPH_SDE_PRESETS
+
 
 # %% ../../../nbs/33_graph_sde_model.ipynb #4b685689
 @patch
@@ -159,7 +152,7 @@ def sample_steps(self:GraphSDE, batch:Skeletons, generator=None, sampler:str|Non
 @patch
 def decode(self:GraphSDE, state:SDEState, batch:Skeletons) -> tuple:
     "`(atoms (bs, n), bonds (bs, n, n))`: argmax atom class per atom, and the template's bonds."
-    return to_dense(batch, state.x.argmax(1) + 1), bonds_dense(batch)
+    return label_skeletons(batch, state.x)
 
 # %% ../../../nbs/33_graph_sde_model.ipynb #4f9ca581
 @patch

@@ -12,8 +12,8 @@ from fastcore.basics import patch
 import numpy as np
 import torch
 from ...core import MingError, get_vocab
-from ..base import GraphModel, ModelConfig
-from ...skeletons import Skeletons, collate_skeletons, depiction_coords, to_dense, from_dense, bonds_dense
+from ..base import GraphModel, ModelConfig, SkeletonModel, SkeletonModelConfig
+from ...skeletons import Skeletons, collate_skeletons, depiction_coords, to_dense, from_dense, bonds_dense, label_skeletons
 from .networks import make_network, NETWORKS, n_params
 from .flow import NodeODE, encode, generate, smooth_labels, SMOOTHINGS
 
@@ -22,11 +22,8 @@ __all__ = ['MODFLOW_PRESETS', 'ModFlowConfig', 'FlowState', 'ModFlow']
 
 # %% ../../../nbs/22_modflow_model.ipynb #a6927090
 @dataclass(frozen=True)
-class ModFlowConfig(ModelConfig):
+class ModFlowConfig(SkeletonModelConfig):
     "ModFlow's network, targets and solver."
-    dataset: str = 'qm9'        # vocabulary of the atom labels
-    A: int = 4                  # atom types |A| (state size per atom)
-    n_bond: int = 4             # bond classes incl. 0 = none
     net: str = 'egnn2d'         # neighbourhood function: 'egnn2d', 'gcn' or 'rbf'
     hidden: int = 32            # hidden width
     gcn_layers: int = 3         # layers of the 'gcn' network
@@ -63,7 +60,7 @@ class FlowState:
     s: float                    # rescaled time in [0, 1]
     z: torch.Tensor             # (N, A) atom states
 
-class ModFlow(GraphModel):
+class ModFlow(SkeletonModel):
     "ModFlow (Verma et al. 2022): coupled node ODEs on template skeletons, trained by exact maximum likelihood."
     kind, name, config_class = 'modflow', 'ModFlow', ModFlowConfig
     options = ('net', 'hidden', 'smoothing', 'trace', 'exact_by', 'method', 'atol', 'rtol', 'adjoint')
@@ -85,12 +82,7 @@ class ModFlow(GraphModel):
                             tangents=cfg.exact_by == 'tangents')
         self._coords = {}                                     # id(graphs) -> (coords (M, n, 2), done (M,))
 
-    @classmethod
-    def make_config(cls, preset:str, dataset:str, **options):
-        "The config of `preset` for `dataset`, with `options` replaced."
-        if preset not in MODFLOW_PRESETS: raise MingError(f"Unknown ModFlow preset {preset!r}; presets are {', '.join(MODFLOW_PRESETS)}.")
-        v = get_vocab(dataset)
-        return ModFlowConfig(dataset=dataset, A=v.n_atom, n_bond=v.n_bond, **{**MODFLOW_PRESETS[preset], **cls.check_options(options)})
+    presets = MODFLOW_PRESETS
 
     @property
     def solver(self): return dict(method=self.cfg.method, atol=self.cfg.atol, rtol=self.cfg.rtol, adjoint=self.cfg.adjoint)
@@ -149,9 +141,7 @@ def sample_steps(self:ModFlow, batch:Skeletons, generator=None, frames:int|None=
         yield FlowState(t=float(s[k]) * T, s=float(s[k]), z=zs[k])
 
 @patch
-def decode(self:ModFlow, state:FlowState, batch:Skeletons) -> tuple:
-    "`(atoms (bs, n), bonds (bs, n, n))`: argmax atom class per atom, and the template's bonds."
-    return to_dense(batch, state.z.argmax(1) + 1), bonds_dense(batch)
+def decode(self:ModFlow, state:FlowState, batch:Skeletons) -> tuple: return label_skeletons(batch, state.z)   # argmax per atom, template bonds
 
 # %% ../../../nbs/22_modflow_model.ipynb #6dd5a714
 @patch
