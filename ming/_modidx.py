@@ -24,6 +24,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': 'https://mi
                            'ming.core.check_positive': ('core.html#check_positive', 'ming/core.py'),
                            'ming.core.default_device': ('core.html#default_device', 'ming/core.py'),
                            'ming.core.get_vocab': ('core.html#get_vocab', 'ming/core.py'),
+                           'ming.core.parse_options': ('core.html#parse_options', 'ming/core.py'),
                            'ming.core.preset_of': ('core.html#preset_of', 'ming/core.py'),
                            'ming.core.quiet_rdkit': ('core.html#quiet_rdkit', 'ming/core.py'),
                            'ming.core.rng_state': ('core.html#rng_state', 'ming/core.py'),

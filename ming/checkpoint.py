@@ -6,7 +6,7 @@ Docs: https://ming.readthedocs.invalid/checkpoints.html.md"""
 
 # %% ../nbs/40_checkpoints.ipynb #95b10327
 from __future__ import annotations
-import re, warnings
+import re, warnings, dataclasses
 from pathlib import Path
 import torch
 from .core import MingError, atomic_open, default_device
@@ -73,14 +73,18 @@ def upgrade_v1(ck:dict) -> dict:
             'train_cfg': tc, 'model_cfg': mc}
 
 # %% ../nbs/40_checkpoints.ipynb #f7faf5f3
-def load_model(ckpt, device=None, kind:str|None=None, ema:bool=True):
+def load_model(ckpt, device=None, kind:str|None=None, ema:bool=True,
+               options:dict|None=None):  # model options replaced before the weights are loaded (e.g. a sampler)
     "`(model, train_cfg dict)` from checkpoint `ckpt` (any registered kind, or only `kind`); the averaged weights if it has them and `ema`."
     ck = load_checkpoint(ckpt)
     if kind is not None and ck.get('kind') != kind:
         raise MingError(f"{ckpt} holds a {ck.get('kind')!r} model, not a {model_class(kind).name} model.")
     cls = model_class(ck.get('kind'))
+    options = cls.check_options(options or {})
     try:
-        model = cls(cls.config_class.from_dict(ck['model_cfg'])); model.load_state_dict(ck['model'])
+        cfg = cls.config_class.from_dict(ck['model_cfg'])
+        if options: cfg = dataclasses.replace(cfg, **options)
+        model = cls(cfg); model.load_state_dict(ck['model'])
         if ema and ck.get('ema'): model.load_state_dict({**ck['model'], **ck['ema']})   # the moving average, for sampling
     except (RuntimeError, KeyError, TypeError, MingError) as e:
         why = _mismatch(e) if not isinstance(e, MingError) else str(e)

@@ -15,7 +15,7 @@ import torch
 # %% auto #0
 __all__ = ['VOCABS', 'MingError', 'Vocab', 'get_vocab', 'seed_everything', 'rng_state', 'set_rng_state', 'default_device',
            'atomic_open', 'atomic_torch_save', 'update_config', 'preset_of', 'check_positive', 'check_nonnegative',
-           'quiet_rdkit']
+           'parse_options', 'quiet_rdkit']
 
 # %% ../nbs/00_core.ipynb #758abc60
 class MingError(Exception):
@@ -135,6 +135,21 @@ def check_nonnegative(**kw):
     "Raise a `MingError` for the first option in `kw` that is given and negative."
     for k, v in kw.items():
         if v is not None and v < 0: raise MingError(f"--{k.replace('_', '-')} must be 0 or more, got {v}.")
+
+# %% ../nbs/00_core.ipynb #opts0cd1
+def parse_options(text:str|None) -> dict:
+    "Model options from the command line, `key=value[,key=value...]`: values read as int, float, true/false, else text."
+    out = {}
+    for item in filter(None, (text or '').split(',')):
+        k, eq, v = item.partition('=')
+        if not eq or not k.strip(): raise MingError(f"--options takes key=value pairs separated by commas, got {item!r}.")
+        v = v.strip()
+        for conv in (int, float):
+            try: v = conv(v); break
+            except ValueError: pass
+        else: v = {'true': True, 'false': False}.get(v.lower(), v)
+        out[k.strip().replace('-', '_')] = v
+    return out
 
 # %% ../nbs/00_core.ipynb #f157a4b5
 @contextlib.contextmanager

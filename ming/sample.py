@@ -9,7 +9,7 @@ from __future__ import annotations
 import time, contextlib
 import numpy as np, pandas as pd, torch
 from fastcore.script import call_parse
-from .core import MingError, get_vocab, atomic_open, check_positive, check_nonnegative
+from .core import MingError, get_vocab, atomic_open, check_positive, check_nonnegative, parse_options
 from .templates import choose_templates
 from .decode import decode_batch
 from .checkpoint import load_model
@@ -63,10 +63,12 @@ def sample_templates(model,            # a `GraphModel`
 
 # %% ../nbs/41_sample.ipynb #f8ed3a96
 def sample_checkpoint(ckpt, n:int, reps:int=1, seed:int=2017, batch_size:int=1000, device=None,
-                      precision:str='fp32', progress:bool=True, data_dir=None) -> pd.DataFrame:
+                      precision:str='fp32', progress:bool=True, data_dir=None,
+                      options:dict|None=None,  # model options for sampling (e.g. the graph SDE's sampler)
+                     ) -> pd.DataFrame:
     "Sample `n` molecules × `reps` repetitions from the checkpoint `ckpt`; one samples table."
     if n <= 0 or reps <= 0: raise MingError(f"--n and --reps must be positive (got n={n}, reps={reps}).")
-    model, tcfg = load_model(ckpt, device)
+    model, tcfg = load_model(ckpt, device, options=options)
     pool = load_graphs(tcfg['dataset'], 'train', data_dir, seed=tcfg['seed'], progress=progress)
     parts = []
     for rep in range(reps):
@@ -85,13 +87,14 @@ def sample_cli(ckpt:str=None,         # checkpoint to sample from (e.g. runs/qm9
                batch_size:int=1000,   # molecules per sampler batch
                device:str=None,       # cpu, cuda, ... (default: CUDA if available)
                precision:str='fp32',  # fp32, bf16 (autocast) or tf32 (CUDA matmuls on TF32 cores; CPU: fp32)
+               options:str=None,      # model options for sampling, key=value[,...] (e.g. sampler=pc,n_steps=1000 for the graph SDE)
                quiet:bool=False,      # no progress bars
               ):
     "Sample molecules from a checkpoint into a samples file: `ming sample --ckpt runs/qm9-qm9/best.ckpt --n 10000`."
     if ckpt is None: raise MingError("ming sample needs --ckpt PATH (a best.ckpt or last.ckpt written by ming train).")
     check_positive(n=n, reps=reps, batch_size=batch_size); check_nonnegative(seed=seed); autocast_for('cpu', precision)
     t0 = time.time()
-    df = sample_checkpoint(ckpt, n, reps, seed, batch_size, device, precision, progress=not quiet)
+    df = sample_checkpoint(ckpt, n, reps, seed, batch_size, device, precision, progress=not quiet, options=parse_options(options))
     with atomic_open(out, 'w') as f: df.to_csv(f, index=False)          # never half a samples file
     print(f"wrote {len(df)} samples to {out} in {time.time() - t0:.1f} s; valid w/o correction "
           f"{df.valid_wo_corr.mean():.2%}, strict valid {(df.strict_smiles.fillna('') != '').mean():.2%}")

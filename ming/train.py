@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.script import call_parse
 from .core import (MingError, get_vocab, seed_everything, rng_state, set_rng_state, default_device, atomic_open,
-                       atomic_torch_save, update_config, preset_of, check_positive, check_nonnegative, VOCABS)
+                       atomic_torch_save, update_config, preset_of, check_positive, check_nonnegative, parse_options, VOCABS)
 from .templates import choose_templates
 from .models.base import model_class, build_model
 from .checkpoint import CKPT_FORMAT, load_checkpoint, tidy_run_folder, _mismatch
@@ -429,6 +429,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
               warmup:int=None,        # steps of linear learning-rate warm-up (default: the preset's; 0 = none)
               lr_min:float=None,      # cosine: final learning rate as a fraction of --lr
               ema:float=None,         # decay of the moving average of the weights used for sampling, e.g. 0.999 (0 = off)
+              options:str=None,       # other model options, key=value[,key=value] (e.g. objective=ism for the graph SDE)
               resume:bool=False,      # continue the run in --out from its last.ckpt
               quiet:bool=False,       # no progress bars
              ):
@@ -438,7 +439,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
                     val_samples=val_samples, subset=subset, log_every=log_every, hidden=hidden, d_z=d_z, layers=layers)
     check_nonnegative(seed=seed, val_every=val_every, warmup=warmup, lr_min=lr_min, ema=ema)
     out = Path(out or f"runs/{'' if model == 'ming' else model + '-'}{dataset}-{preset or dataset}")
-    opts = model_class(model).check_options(dict(layout=layout, hidden=hidden, d_z=d_z, layers=layers))
+    opts = model_class(model).check_options(dict(layout=layout, hidden=hidden, d_z=d_z, layers=layers, **parse_options(options)))
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                  val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, log_every=log_every,
                  device=device, precision=precision, schedule=schedule, warmup=warmup, lr_min=lr_min, ema=ema)

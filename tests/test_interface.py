@@ -74,3 +74,17 @@ def test_warmup_cosine_ema_resume_exactly(tmp_path):
     model, _ = load_model(tmp_path / 'a' / 'last.ckpt', 'cpu')                              # sampling uses the average
     assert torch.equal(model.state_dict()['net.theta.out.weight'], full.ema['net.theta.out.weight'])
     assert not torch.equal(full.ema['net.theta.out.weight'], full.model.state_dict()['net.theta.out.weight'])
+
+
+def test_model_options_on_the_command_line(tmp_path):
+    "`--options key=value` reaches the model at training (the graph SDE's objective) and at sampling (its sampler)."
+    run, s = tmp_path / 'run', tmp_path / 's.csv'
+    assert main(['train', '--model', 'graph_sde', '--preset', 'tiny', '--max-steps', '3', '--out', str(run), '--quiet',
+                 '--options', 'objective=ism']) == 0
+    assert load_checkpoint(run / 'last.ckpt')['model_cfg']['objective'] == 'ism'
+    assert main(['sample', '--ckpt', str(run / 'last.ckpt'), '--n', '8', '--out', str(s), '--quiet',
+                 '--options', 'sampler=ode']) == 0
+    model, _ = load_model(run / 'last.ckpt', 'cpu', options=dict(sampler='ode'))
+    assert model.cfg.sampler == 'ode' and load_model(run / 'last.ckpt', 'cpu')[0].cfg.sampler != 'ode'
+    assert main(['sample', '--ckpt', str(run / 'last.ckpt'), '--n', '8', '--out', str(s), '--options', 'colour=red']) == 2
+    assert main(['train', '--preset', 'tiny', '--out', str(tmp_path / 'x'), '--options', 'objective']) == 2
