@@ -154,7 +154,7 @@ class MingModel(GraphModel):
         'zinc250k': dict(dataset='zinc250k', batch_size=256, lr=1e-3, val_every=5, val_metric='vun'),
         'moses':    dict(dataset='moses', batch_size=1024, lr=1e-3, val_every=5, val_metric='fcd'),
         'qm9-cpu':  dict(dataset='qm9', batch_size=64, lr=1e-3, val_every=0, val_samples=500, val_metric='valid', sample_batch=500),
-        'qm9-laptop': dict(dataset='qm9', batch_size=64, lr=2e-3, schedule='cosine', warmup=100, lr_min=0.05, max_steps=2000,
+        'qm9-laptop': dict(dataset='qm9', batch_size=64, lr=2e-3, schedule='cosine', warmup=100, lr_min=0.05, max_steps=400,
                            ema=0.99, time_budget=10., val_every=0, val_samples=200, val_metric='valid', sample_batch=500),
         'tiny':     dict(dataset='qm9', epochs=2, batch_size=32, lr=1e-3, val_every=1, val_samples=32, val_metric='valid',
                          sample_batch=32, subset=256, log_every=2, ckpt_every=4, progress=False),
