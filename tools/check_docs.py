@@ -1,14 +1,14 @@
 #!/usr/bin/env python
 """Check the offline docs site in `_site/` (built by `python tools/build_docs.py`), the way a reader meets it.
 
-    python tools/check_docs.py                       # all checks + screenshots of the home page and two module pages
+    python tools/check_docs.py                       # all checks + screenshots of the home page and four module pages (MING, ModFlow, graph SDE)
     python tools/check_docs.py --pages index.html core.html --no-browser
 
 1. Every notebook in `nbs/` has its page (names as nbdev gives them; see `_site/_build_report.json`).
 2. Every internal `href`/`src` in every page resolves to a file of the site, and every `#fragment` to an element id.
 3. No page shows a Python traceback: no `Traceback (most recent call last)` in its text, no error output cell.
 4. A local `http.server` on 127.0.0.1 serves the site; headless Chromium (Debian's `chromium`) opens the home page and
-   two module pages, dumps the DOM after scripts ran (MathJax) and saves a screenshot of each under
+   four module pages, dumps the DOM after scripts ran (MathJax) and saves a screenshot of each under
    `_site/_screenshots/`. Each page must load (HTTP 200), keep its title, and show no traceback once rendered.
 
 The build's own problems (cells on which `nbdev-docs` would fail, page-name clashes; `_site/_build_report.json`) are
@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PAGES = ('index.html', 'spectral.html', 'ming_model.html')
+DEFAULT_PAGES = ('index.html', 'spectral.html', 'ming_model.html', 'modflow_model.html', 'graph_sde_model.html')
 TRACEBACK = 'Traceback (most recent call last)'
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                   '--disable-background-networking', '--disable-component-update', '--disable-sync',
