@@ -450,8 +450,8 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
         if lr is not None and lr != base.lr:
             raise MingError(f"--lr {lr} differs from the run's lr {base.lr}; a resumed run keeps its optimiser state "
                             "(and learning rate). Start a new run in another --out folder to change it.")
-        cfg = update_config(base, **given, options={**base.options, **opts} if opts else None, progress=not quiet)
-    else: cfg = train_config(preset or dataset, model, dataset=dataset, **given, options=opts, progress=not quiet)
+        cfg = update_config(base, **given, options={**base.options, **opts} if opts else None, progress=False if quiet else None)
+    else: cfg = train_config(preset or dataset, model, dataset=dataset, **given, options=opts, progress=False if quiet else None)   # a preset without bars keeps none
     if precision is not None: autocast_for('cpu', precision)
     t = train(cfg, out, resume=resume)
     print(f"stopped ({t.stop_reason}) after {t.step} steps, {t.epoch} epochs, {t.elapsed/60:.1f} min; "
