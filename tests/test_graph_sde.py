@@ -225,27 +225,11 @@ def test_checks_and_errors(graphs):
 import contextlib
 import pandas as pd
 
+from cli_helpers import run_cli, clean_error
+
 TINY = ['--model', 'graph_sde', '--preset', 'tiny', '--batch-size', '8', '--val-every', '0', '--val-samples', '8',
         '--log-every', '1', '--quiet', '--device', 'cpu']          # 256 molecules: 32 steps per epoch
 STEPS = 40                                                         # the resumed part crosses an epoch boundary
-
-
-def run_cli(*args):
-    "`ming ARGS` in this process: (exit code, stdout, stderr)."
-    from ming.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): rc = main([str(a) for a in args])
-    return rc, out.getvalue(), err.getvalue()
-
-
-def clean_error(*args, words=()):
-    "Run `ming ARGS`; exit code 2 and one `ming CMD: error: ...` paragraph (no traceback) holding `words`."
-    rc, out, err = run_cli(*args)
-    assert rc == 2, (rc, out[-2000:], err[-2000:])
-    msg = err.strip()
-    assert 'Traceback' not in err + out and msg.startswith(f'ming {args[0]}: error: ') and '\n' not in msg, msg
-    for w in words: assert w in msg, (w, msg)
-    return msg
 
 
 @pytest.fixture(scope='module')

@@ -118,24 +118,10 @@ def test_checks_and_errors(graphs):
 import contextlib, io
 import pandas as pd
 
+from cli_helpers import run_cli, clean_error
+
 TINY = ['--model', 'modflow', '--preset', 'tiny', '--batch-size', '16', '--val-every', '0', '--val-samples', '8',
         '--log-every', '1', '--quiet', '--device', 'cpu']          # 256 molecules: 16 steps per epoch
-
-
-def run_cli(*args):
-    "`ming ARGS` in this process: (exit code, stdout, stderr)."
-    from ming.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): rc = main([str(a) for a in args])
-    return rc, out.getvalue(), err.getvalue()
-
-
-def clean_error(*args, words=()):
-    "Run `ming ARGS`; assert exit code 2 and one error paragraph, no traceback, holding `words`."
-    rc, out, err = run_cli(*args)
-    assert rc == 2 and 'Traceback' not in err + out, (rc, out[-2000:], err[-2000:])
-    for w in words: assert w in err, (w, err)
-    return err
 
 
 @pytest.fixture(scope='module')

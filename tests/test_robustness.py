@@ -13,6 +13,8 @@ from ming.core import MingError, get_vocab, atomic_torch_save
 from ming.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+from cli_helpers import run_cli, clean_error
+
 TINY = ['--preset', 'tiny', '--batch-size', '8', '--val-every', '0', '--val-samples', '8', '--log-every', '1', '--quiet',
         '--device', 'cpu']                                # tiny preset: 256 molecules, so 32 steps per epoch
 PER_EPOCH, STEPS = 32, 40                                 # the resumed part of a run crosses an epoch boundary
@@ -20,24 +22,6 @@ QM9 = get_vocab('qm9')
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')      # tests/conftest.py
-
-
-def run_cli(*args):
-    "`ming ARGS` in this process: (exit code, stdout, stderr)."
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): rc = main([str(a) for a in args])
-    return rc, out.getvalue(), err.getvalue()
-
-
-def clean_error(*args, words=()):
-    "Run `ming ARGS`; assert exit code 2 and one `ming CMD: error: ...` paragraph (no traceback) holding `words`."
-    rc, out, err = run_cli(*args)
-    assert rc == 2, (rc, out[-2000:], err[-2000:])
-    assert 'Traceback' not in err + out, err
-    msg = err.strip()
-    assert msg.startswith(f'ming {args[0]}: error: ') and '\n' not in msg, msg       # one paragraph
-    for w in words: assert w in msg, (w, msg)
-    return msg
 
 
 def write(path, text=None, data=None):
