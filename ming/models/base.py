@@ -119,6 +119,7 @@ MODELS = {  # kind: 'module:Class'
     'template_copy': 'ming.models.template_copy:TemplateCopy',
     'modflow':       'ming.models.modflow.model:ModFlow',
     'graph_sde':     'ming.models.graph_sde.model:GraphSDE',
+    'skeleton':      'ming.models.skeleton:SkeletonDiffusion',
 }
 
 def model_class(kind:str) -> type:
