@@ -16,7 +16,7 @@ from .core import MingError, atomic_open, quiet_rdkit
 from .data import load_smiles, get_dataset, read_smiles
 from .metrics import (canonical_list, vun_gdss, vun_strict, strict_canonical, fcd, cached_fcd_stats, Moments,
                           nspdk_embedding, nspdk_mmd, property_table, property_distances, template_stats, cached_arrays,
-                          metrics_cache_dir, smiles_key, PROPERTIES)
+                          metrics_cache_dir, smiles_key, PROPERTIES, mol_skeleton_key, skeleton_stats)
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'Protocol', 'get_protocol', 'read_samples', 'standardise_samples', 'Reference', 'property_table_par',
@@ -82,7 +82,7 @@ def _int_column(df, col, path, allowed=None):
     return v.astype(np.int64)
 
 def read_samples(path) -> pd.DataFrame:
-    "Samples file -> DataFrame with columns smiles, valid_wo_corr, strict_smiles, rep and (optional) template_idx."
+    "Samples file -> DataFrame with columns smiles, valid_wo_corr, strict_smiles, rep and (optional) template_idx, domain, domain_skeleton."
     path = Path(path)
     if not path.is_file(): raise MingError(f"Samples file {path} does not exist.")
     df = _read_table(path)
@@ -107,6 +107,8 @@ def standardise_samples(df:pd.DataFrame, path='samples') -> pd.DataFrame:
     else: df['strict_smiles'] = df['smiles']
     df['rep'] = _int_column(df, 'rep', path) if 'rep' in df else 0
     if 'template_idx' in df: df['template_idx'] = _int_column(df, 'template_idx', path)
+    for c in ('domain', 'domain_skeleton'):
+        if c in df: df[c] = df[c].fillna('').astype(str).str.strip()
     return df
 
 # %% ../nbs/06b_evaluate.ipynb #519ae0d8
@@ -164,6 +166,15 @@ class Reference:
         "Property table of the test set."
         return self._stage('property table', 'props', self.test,
                            lambda: self._arrays('props', self.test, lambda: property_table_par(self.test, self.n_jobs)))
+
+    @functools.cached_property
+    def train_skeletons(self) -> set:
+        "Binary skeleton keys (`ming.metrics.skeleton_key`) of the training molecules."
+        def compute():
+            with quiet_rdkit(): parts = _pmap(_skeleton_keys, self.train, self.n_jobs)
+            return dict(s=np.array(sorted({k for part in parts for k in part if k})))
+        z = self._stage('training skeletons', 'train-skeletons', self.train, lambda: self._arrays('train-skeletons', self.train, compute))
+        return set(z['s'].tolist())
 
     def prepare(self, protocol:str='gdss'):
         "Obtain now every statistic `protocol` needs (so their progress lines come before the repetitions')."
@@ -240,6 +251,7 @@ class _Stages:
 
 # %% ../nbs/06b_evaluate.ipynb #ed841650
 def _template_chunk(pairs): return template_stats([g for g, _ in pairs], [t for _, t in pairs])
+def _skeleton_keys(smiles): return [mol_skeleton_key(s) for s in smiles]
 
 def template_stats_par(gen:list,        # generated SMILES ('' where invalid)
                        templates:list,  # SMILES of each sample's template (same length as `gen`)
@@ -271,6 +283,10 @@ def _evaluate_rep(df, ref, protocol, templates, n_jobs, stage):
         props = property_table_par(valid, n_jobs); r.update(property_distances(props, ref.props))
     if templates is not None:
         with stage('template statistics'): r.update(template_stats_par(mols, templates, n_jobs))
+    if 'domain' in df:       # samples from `ming sample`: where their graphs come from, and whether they are new
+        with stage('skeleton statistics'):
+            keys = [k for part in _pmap(_skeleton_keys, mols, n_jobs) for k in part]
+            r.update(skeleton_stats(keys, ref.train_skeletons, list(df['domain_skeleton']) if 'domain_skeleton' in df else None))
     return r, props, mols
 
 def evaluate_rep(df:pd.DataFrame,     # one repetition's samples (`standardise_samples` columns)
@@ -484,15 +500,21 @@ def row_labels(protocol:str) -> dict:
                        "template's, % of the same samples as Template copy"),
         novel_vs_templates=('Novel vs templates (% of distinct valid)', f'distinct {v} molecules that are no template, % of the '
                             f'distinct {v} molecules'),
+        skeleton_novel=('Skeleton novelty (% of valid)', f'{v} samples whose unlabeled graph is no training molecule\'s, % of '
+                        f'the {v} samples'),
+        domain_novel=('Domain novelty (% of generated domains)', 'generated domains (skeletons) that are no training '
+                      "molecule's unlabeled graph, % of the generated domains"),
+        domain_unique=('Domain uniqueness (% of generated domains)', 'distinct generated domains, % of the generated domains'),
+        n_domains=('generated domains', ''),
         n_with_template=(f'{v} samples with a template molecule', ''),
         n_template_copy=(f'{v} samples identical to their template', ''),
         n_skeleton_copy=(f"{v} samples with their template's skeleton", ''))
     return {**rows, **_PROTOCOL_ROWS[protocol]}
 
 _PERCENT = {'valid_wo_corr', 'valid_wo_corr_all', 'valid', 'unique', 'novel', 'vun', 'template_copy', 'skeleton_copy',
-            'novel_vs_templates', 'Novelty', 'Filters', 'unique@1000', 'unique@10000'}
+            'novel_vs_templates', 'skeleton_novel', 'domain_novel', 'domain_unique', 'Novelty', 'Filters', 'unique@1000', 'unique@10000'}
 _EXTRA_ORDER = ('vun', 'valid', 'valid_wo_corr_all', *(f'w1_{k}' for k in PROPERTIES), 'template_copy', 'skeleton_copy',
-                'novel_vs_templates')
+                'novel_vs_templates', 'skeleton_novel', 'domain_novel', 'domain_unique')
 
 def _fmt(m, s, k, n=2, n_reps=2):
     "`m ± s` (percentages for fractions); the value alone where fewer than 2 repetitions were measured."

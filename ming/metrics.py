@@ -20,7 +20,8 @@ __all__ = ['PROPERTIES', 'to_mol', 'canonical', 'canonical_list', 'vun_gdss', 's
            'one_hot_batch', 'chemnet_activations', 'Moments', 'fcd_stats', 'sqrtm_psd', 'frechet_distance', 'fcd',
            'metrics_cache_dir', 'smiles_key', 'cached_arrays', 'cached_fcd_stats', 'StableLabel', 'mol_to_nx',
            'nspdk_features', 'nspdk_embedding', 'nspdk_mmd', 'nspdk_mmd_dense', 'mol_properties', 'property_table',
-           'property_distances', 'skeleton', 'same_skeleton', 'template_stats']
+           'property_distances', 'skeleton', 'same_skeleton', 'template_stats', 'skeleton_key', 'mol_skeleton_key',
+           'skeleton_stats']
 
 # %% ../nbs/06_metrics.ipynb #1ff0c878
 def _mol(smi):
@@ -334,3 +335,41 @@ def template_stats(gen:list,        # generated SMILES
     distinct = {c for c in canonical_list(gen) if c}
     return dict(n_with_template=len(pairs), n_template_copy=copy, n_skeleton_copy=skel, template_copy=_frac(copy, len(pairs)),
                 skeleton_copy=_frac(skel, len(pairs)), novel_vs_templates=_frac(len(distinct - tset), len(distinct)))
+
+# %% ../nbs/06_metrics.ipynb #c35f6557
+_BT = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE, 4: Chem.BondType.AROMATIC}
+
+def skeleton_key(bonds:np.ndarray,    # (n, n) bond classes of one graph (0 = none), symmetric
+                 orders:bool=False,   # keep the bond orders (else every bond is single)
+                ) -> str:
+    "The graph's canonical key: RDKit's canonical SMILES of dummy atoms with its bonds."
+    bonds = np.asarray(bonds)
+    if bonds.ndim != 2 or bonds.shape[0] != bonds.shape[1]: raise MingError(f"skeleton_key needs an (n, n) matrix, got {bonds.shape}.")
+    m = Chem.RWMol()
+    for _ in range(len(bonds)):
+        a = Chem.Atom(0); a.SetNoImplicit(True); m.AddAtom(a)
+    for i, j in zip(*np.nonzero(np.triu(bonds, 1))):
+        m.AddBond(int(i), int(j), _BT[int(bonds[i, j])] if orders else Chem.BondType.SINGLE)
+    m.UpdatePropertyCache(strict=False)
+    return Chem.MolToSmiles(m)
+
+def mol_skeleton_key(smiles:str) -> str|None:
+    "The binary skeleton key of a molecule's heavy-atom graph; None if the SMILES does not parse."
+    mol = _mol(smiles) if smiles else None
+    if mol is None or not mol.GetNumAtoms(): return None
+    b = np.zeros((mol.GetNumAtoms(),) * 2, np.int8)
+    for bd in mol.GetBonds(): b[bd.GetBeginAtomIdx(), bd.GetEndAtomIdx()] = b[bd.GetEndAtomIdx(), bd.GetBeginAtomIdx()] = 1
+    return skeleton_key(b)
+
+def skeleton_stats(keys:list,          # binary skeleton key of each sample's molecule (None where invalid)
+                   train_keys:set,      # binary skeleton keys of the training molecules
+                   domains:list=None,   # binary keys of the generated domains, one per sample (or None: template domains)
+                  ) -> dict:
+    "Skeleton novelty of the valid samples and, for generated domains, the novelty and uniqueness of the domains."
+    k = [x for x in keys if x]
+    r = dict(skeleton_novel=_frac(sum(x not in train_keys for x in k), len(k)))
+    if domains is not None:
+        d = [x for x in domains if isinstance(x, str) and x]
+        r.update(n_domains=len(d), domain_novel=_frac(sum(x not in train_keys for x in d), len(d)),
+                 domain_unique=_frac(len(set(d)), len(d)))
+    return r

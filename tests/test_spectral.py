@@ -55,3 +55,17 @@ def test_encode_decode_pack_roundtrip(vocab):
     for tri in (True, False):
         pk = pack_pairs(bt, triangle=tri)
         assert torch.equal(unpack(pk.y0, pk), y0) and torch.equal(unpack(pk.x, pk), x)
+
+def test_binary_coordinates_carry_no_bond_orders():
+    "The weighted read-out W = -(1/n)<λ, x> recovers bond orders from weighted coordinates and only the adjacency from binary ones."
+    B, n = random_graphs(64, 12, 7, max_order=3)
+    multiple = (B > 1).flatten(1).any(-1)                                  # graphs with a double or triple bond
+    assert multiple.sum() > 30
+    off = ~torch.eye(12, dtype=torch.bool)
+    def read_out(weighted):
+        phi, ev = spectral_features(B, n, k=11, weighted=weighted)        # full basis
+        return (-(pair_coords(phi) * ev[:, None, None]).sum(-1) / n[:, None, None]).round() * off
+    assert torch.equal(read_out(True), B.double())                        # weighted: the bond orders come back
+    Wb = read_out(False)
+    assert torch.equal(Wb, (B > 0).double())                              # binary: the adjacency only
+    assert not (Wb == B).flatten(1).all(-1)[multiple].any()               # no graph with a multiple bond is recovered

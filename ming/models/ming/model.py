@@ -20,8 +20,8 @@ from .diffusion import Diffusion, DiffusionConfig, diffusion_config, symmetrize,
 from .pairs import pack_pairs, unpack, decode_y, collate
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'MING_PRESETS', 'SamplerState', 'Pairs', 'dense_pairs', 'packed_pairs', 'MingDenoiser', 'ddpm_steps',
-           'ming_sample_steps', 'ming_sample', 'MingConfig', 'ming_config', 'MingModel']
+__all__ = ['LAYOUTS', 'MING_PRESETS', 'LAPLACIANS', 'SamplerState', 'Pairs', 'dense_pairs', 'packed_pairs', 'MingDenoiser',
+           'ddpm_steps', 'ming_sample_steps', 'ming_sample', 'MingConfig', 'ming_config', 'MingModel']
 
 # %% ../../../nbs/14_ming_model.ipynb #96b2f871
 @dataclass
@@ -133,21 +133,28 @@ MING_PRESETS = {  # name: (released preset of the components, overrides of the n
     'qm9-laptop': ('qm9', dict(H=128, d_z=32, L=6), 'packed'),   # not released: qm9-cpu's network, trained for 10 minutes
 }
 
+LAPLACIANS = ('weighted', 'binary')
+
 def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
-                hidden:int|None=None, d_z:int|None=None, layers:int|None=None) -> MingConfig:
+                hidden:int|None=None, d_z:int|None=None, layers:int|None=None,
+                laplacian:str|None=None,   # 'weighted' (bond orders, the paper's) or 'binary' (the skeleton only)
+               ) -> MingConfig:
     "The configuration `preset` (released: 'qm9', 'zinc250k', 'moses'; 'tiny', 'qm9-cpu'), with the given overrides."
     base, over, lay = preset_of(MING_PRESETS, preset, 'MING preset')
     dataset = dataset or (base if base != 'tiny' else 'qm9')
     v = get_vocab(dataset)
     inr = update_config(inr_config(base, k=v.k, C=v.C), **{**over, **{k: x for k, x in dict(H=hidden, d_z=d_z, L=layers).items() if x}})
-    return MingConfig(dataset, inr, em_config(base), diffusion_config(base), layout or lay)
+    if (laplacian or 'weighted') not in LAPLACIANS:
+        raise MingError(f"Unknown laplacian {laplacian!r}; use 'weighted' (bond-order weights, the paper's) or 'binary' (the skeleton only).")
+    spectral = SpectralConfig(k=inr.k, weighted=(laplacian or 'weighted') == 'weighted')
+    return MingConfig(dataset, inr, em_config(base), diffusion_config(base), layout or lay, spectral)
 
 # %% ../../../nbs/14_ming_model.ipynb #b615a33a
 class MingModel(GraphModel):
     "MING behind `ming`'s model interface: TwinINR + E-step + diffusion on the pairs of template molecules."
     kind, name = 'ming', 'MING'
     config_class = MingConfig
-    options = ('layout', 'hidden', 'd_z', 'layers')
+    options = ('layout', 'hidden', 'd_z', 'layers', 'laplacian')
     cpu_presets = {'qm9': 'qm9-laptop'}
     train_presets = {  # the released training settings, and two for small budgets (TrainConfig fields)
         'qm9':      dict(dataset='qm9', batch_size=256, lr=1e-4, val_every=10, val_metric='fcd'),
