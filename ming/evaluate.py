@@ -377,6 +377,7 @@ def evaluate(samples,                  # samples file, DataFrame (samples column
         ref = ref or Reference.for_dataset(dataset, n_jobs=n_jobs)
         if verbose: ref.verbose = True
         known = set(ref.timings); ref.prepare(protocol)
+        if 'domain' in df: ref.train_skeletons                    # the skeleton statistics' reference, timed apart
         stage, groups, reps, props, mols = _Stages(verbose, '  '), _split_reps(df, n_reps), [], [], []
         for g in groups:
             if verbose: print(f'repetition {int(g["rep"].iloc[0])}: {len(g):,} samples', file=sys.stderr, flush=True)
@@ -421,6 +422,10 @@ def _notes(ev:Evaluation) -> list:
     if 'valid_wo_corr_all' in _hidden(ev):
         notes.append('Every sample gave a molecule after correction, so Valid w/o corr over all samples equals Valid w/o '
                      'corr (% of valid); it is not repeated.')
+    if any('domain_novel' in r for r in ev.reps):
+        notes.append('Generated domains: every graph the model sampled on came from a skeleton generator (the atom count '
+                     'from a random training molecule, nothing else), so there are no template statistics; Domain novelty '
+                     "counts the generated skeletons that are no training molecule's unlabeled graph.")
     if ev.grid: notes.append(f'molecules.png draws the first {len(ev.grid)} samples valid under {ev.protocol}, in file order, '
                              f'with their canonical SMILES' + (f'; {ev.grid_skipped:,} invalid sample(s) in between '
                              'are skipped.' if ev.grid_skipped else '.'))

@@ -14,6 +14,7 @@ from .templates import choose_templates
 from .decode import decode_batch
 from .checkpoint import load_model
 from .graphs import load_graphs
+from .domains import check_domain, generated_domains
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'autocast_for', 'sample_templates', 'sample_checkpoint', 'sample_cli']
@@ -65,16 +66,28 @@ def sample_templates(model,            # a `GraphModel`
 def sample_checkpoint(ckpt, n:int, reps:int=1, seed:int=2017, batch_size:int=1000, device=None,
                       precision:str='fp32', progress:bool=True, data_dir=None,
                       options:dict|None=None,  # model options for sampling (e.g. the graph SDE's sampler)
+                      domain:str='template',   # 'template' (a training molecule's graph) or 'generated'
+                      skeleton_ckpt=None,      # the skeleton generator's checkpoint, for domain='generated'
+                      stats:list|None=None,    # if a list: the skeleton generator's statistics of each repetition are appended
                      ) -> pd.DataFrame:
     "Sample `n` molecules × `reps` repetitions from the checkpoint `ckpt`; one samples table."
     if n <= 0 or reps <= 0: raise MingError(f"--n and --reps must be positive (got n={n}, reps={reps}).")
+    check_domain(domain, skeleton_ckpt)
     model, tcfg = load_model(ckpt, device, options=options)
+    skel = load_model(skeleton_ckpt, device, kind='skeleton')[0] if domain == 'generated' else None
     pool = load_graphs(tcfg['dataset'], 'train', data_dir, seed=tcfg['seed'], progress=progress)
     parts = []
     for rep in range(reps):
         torch.manual_seed(seed + rep)
         rows = choose_templates(len(pool), n, seed=seed, rep=rep)
-        parts.append(sample_templates(model, pool, rows, batch_size, None, precision, progress, rep))
+        if skel is None: df = sample_templates(model, pool, rows, batch_size, None, precision, progress, rep)
+        else:
+            g = torch.Generator().manual_seed(seed + rep)
+            dom, keys, st = generated_domains(skel, pool.n_atoms[rows], model.cfg.dataset, g, batch_size)
+            if stats is not None: stats.append(st)
+            df = sample_templates(model, dom, np.arange(len(dom)), batch_size, None, precision, progress, rep)
+            df = df.drop(columns='template_idx').assign(domain_skeleton=keys)
+        parts.append(df.assign(domain=domain))
     return pd.concat(parts, ignore_index=True)
 
 # %% ../nbs/41_sample.ipynb #74f4a79f
@@ -88,13 +101,21 @@ def sample_cli(ckpt:str=None,         # checkpoint to sample from (e.g. runs/qm9
                device:str=None,       # cpu, cuda, ... (default: CUDA if available)
                precision:str='fp32',  # fp32, bf16 (autocast) or tf32 (CUDA matmuls on TF32 cores; CPU: fp32)
                options:str=None,      # model options for sampling, key=value[,...] (e.g. sampler=pc,n_steps=1000 for the graph SDE)
+               domain:str='template', # template (a training molecule's graph; faithful) or generated (needs --skeleton-ckpt)
+               skeleton_ckpt:str=None,# skeleton generator checkpoint (ming train --model skeleton) for --domain generated
                quiet:bool=False,      # no progress bars
               ):
     "Sample molecules from a checkpoint into a samples file: `ming sample --ckpt runs/qm9-qm9/best.ckpt --n 10000`."
     if ckpt is None: raise MingError("ming sample needs --ckpt PATH (a best.ckpt or last.ckpt written by ming train).")
     check_positive(n=n, reps=reps, batch_size=batch_size); check_nonnegative(seed=seed); autocast_for('cpu', precision)
-    t0 = time.time()
-    df = sample_checkpoint(ckpt, n, reps, seed, batch_size, device, precision, progress=not quiet, options=parse_options(options))
+    check_domain(domain, skeleton_ckpt)
+    t0, stats = time.time(), []
+    df = sample_checkpoint(ckpt, n, reps, seed, batch_size, device, precision, progress=not quiet, options=parse_options(options),
+                           domain=domain, skeleton_ckpt=skeleton_ckpt, stats=stats)
+    for rep, st in enumerate(stats):
+        print(f"rep {rep}: {st['n']} generated domains, {st['connected_first']:.1%} connected at the first draw, "
+              f"{st['drawn'] - st['n']} re-drawn, {st['repaired']} joined by a bond, {st['valence_excess']:.1%} with an atom "
+              "of bond-order sum over 4")
     with atomic_open(out, 'w') as f: df.to_csv(f, index=False)          # never half a samples file
     print(f"wrote {len(df)} samples to {out} in {time.time() - t0:.1f} s; valid w/o correction "
           f"{df.valid_wo_corr.mean():.2%}, strict valid {(df.strict_smiles.fillna('') != '').mean():.2%}")

@@ -1,0 +1,85 @@
+"""Generated domains (nbs/40a_domains.ipynb): a skeleton generator's graphs as the domain of MING (binary Laplacian) and
+ModFlow, end to end through `ming sample --domain generated` and `ming evaluate`; connected graphs with the training
+split's atom-count distribution; clean errors for a missing or wrong generator."""
+import json
+import numpy as np, pandas as pd, pytest, torch
+from scipy import stats
+
+from ming.graphs import load_graphs
+from ming.templates import choose_templates
+from ming.checkpoint import load_model
+from ming.sample import sample_checkpoint
+from ming.domains import generated_domains
+from ming.metrics import mol_skeleton_key, skeleton_key
+from ming.models.skeleton import is_connected
+from cli_helpers import run_cli, clean_error
+
+pytestmark = pytest.mark.usefixtures('one_thread')
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    "Tiny runs of the skeleton generator, MING on binary coordinates and ModFlow."
+    d = tmp_path_factory.mktemp('domains')
+    for name, args in (('sk', ['--model', 'skeleton']), ('mb', ['--model', 'ming', '--options', 'laplacian=binary']),
+                       ('mf', ['--model', 'modflow'])):
+        rc, out, err = run_cli('train', *args, '--preset', 'tiny', '--out', d / name, '--quiet', '--device', 'cpu')
+        assert rc == 0, err[-2000:]
+    return d
+
+
+def test_ming_on_generated_domains_through_the_cli(runs, tmp_path):
+    "MING (binary Laplacian) samples on generated skeletons; the samples file says so; evaluate reports skeleton, not template, statistics."
+    out = tmp_path / 'gen.csv'
+    rc, o, e = run_cli('sample', '--ckpt', runs / 'mb' / 'last.ckpt', '--n', 40, '--reps', 2, '--domain', 'generated',
+                       '--skeleton-ckpt', runs / 'sk' / 'last.ckpt', '--out', out, '--quiet', '--device', 'cpu')
+    assert rc == 0, e[-2000:]
+    assert o.count('generated domains') == 2 and 'connected at the first draw' in o
+    df = pd.read_csv(out)
+    assert len(df) == 80 and set(df['domain']) == {'generated'} and 'template_idx' not in df
+    assert df['domain_skeleton'].str.len().gt(0).all()
+    rc, o, e = run_cli('evaluate', out, '--dataset', 'qm9', '--protocol', 'strict', '--out', tmp_path / 'ev', '--n-jobs', 1)
+    assert rc == 0, e[-2000:]
+    rep = json.loads((tmp_path / 'ev' / 'results.json').read_text())
+    md = (tmp_path / 'ev' / 'results.md').read_text()
+    assert 'Domain novelty' in md and 'Skeleton novelty' in md and 'Template copy' not in md and 'Generated domains' in md
+    assert len(rep['reps']) == 2 and all(r['n_domains'] == 40 and 0 <= r['domain_novel'] <= 1 for r in rep['reps'])
+
+
+def test_template_domain_is_the_default_and_recorded(runs):
+    df = sample_checkpoint(runs / 'mb' / 'last.ckpt', 8, progress=False)
+    assert set(df['domain']) == {'template'} and 'template_idx' in df and 'domain_skeleton' not in df
+
+
+def test_generated_skeletons_connected_with_the_training_atom_counts(runs):
+    "1,000 generated domains: connected, symmetric, carbon placeholders, and atom counts distributed as the training split's (chi-square)."
+    train = load_graphs('qm9', 'train', progress=False)
+    skel, _ = load_model(runs / 'sk' / 'last.ckpt', 'cpu', kind='skeleton')
+    rows = choose_templates(len(train), 1000, seed=5, rep=0)
+    pool, keys, st = generated_domains(skel, train.n_atoms[rows], 'qm9', torch.Generator().manual_seed(0))
+    assert is_connected(pool.bonds, pool.n_atoms).all() and st['n'] == 1000
+    assert (pool.bonds == pool.bonds.transpose(0, 2, 1)).all() and (np.einsum('mii->mi', pool.bonds) == 0).all()
+    assert keys == [skeleton_key(pool[i][1]) for i in range(len(pool))]
+    p = np.bincount(train.n_atoms, minlength=10)[1:] / len(train)                     # training distribution of n = 1..9
+    big = p * 1000 >= 5                                                                # chi-square bins with >= 5 expected
+    obs = np.bincount(pool.n_atoms, minlength=10)[1:]
+    f_obs = np.append(obs[big], obs[~big].sum()); f_exp = np.append(p[big], p[~big].sum()) * 1000
+    assert stats.chisquare(f_obs, f_exp).pvalue > 1e-3
+
+
+def test_modflow_labels_generated_skeletons(runs):
+    "ModFlow generates atom types only: every strictly valid sample's graph is its generated domain."
+    df = sample_checkpoint(runs / 'mf' / 'last.ckpt', 24, domain='generated', skeleton_ckpt=runs / 'sk' / 'last.ckpt',
+                           progress=False)
+    ok = df[df['strict_smiles'].fillna('') != '']
+    assert set(df['domain']) == {'generated'} and len(df) == 24
+    assert all(mol_skeleton_key(s) == d for s, d in zip(ok['strict_smiles'], ok['domain_skeleton']))
+
+
+def test_bad_domains_are_refused(runs):
+    ck = runs / 'mb' / 'last.ckpt'
+    clean_error('sample', '--ckpt', ck, '--domain', 'generated', words=['--skeleton-ckpt'])
+    clean_error('sample', '--ckpt', ck, '--domain', 'random', words=["Unknown domain 'random'"])
+    clean_error('sample', '--ckpt', ck, '--skeleton-ckpt', runs / 'sk' / 'last.ckpt', words=['only with --domain generated'])
+    clean_error('sample', '--ckpt', ck, '--domain', 'generated', '--skeleton-ckpt', ck, '--n', 4, '--quiet',
+                words=["holds a 'ming' model", 'skeleton'])
