@@ -19,10 +19,10 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
-    "Tiny runs of the skeleton generator, MING on binary coordinates and ModFlow."
+    "Tiny runs of the skeleton generator, MING on binary coordinates, ModFlow and the graph SDE."
     d = tmp_path_factory.mktemp('domains')
     for name, args in (('sk', ['--model', 'skeleton']), ('mb', ['--model', 'ming', '--options', 'laplacian=binary']),
-                       ('mf', ['--model', 'modflow'])):
+                       ('mf', ['--model', 'modflow']), ('gs', ['--model', 'graph_sde'])):
         rc, out, err = run_cli('train', *args, '--preset', 'tiny', '--out', d / name, '--quiet', '--device', 'cpu')
         assert rc == 0, err[-2000:]
     return d
@@ -67,13 +67,18 @@ def test_generated_skeletons_connected_with_the_training_atom_counts(runs):
     assert stats.chisquare(f_obs, f_exp).pvalue > 1e-3
 
 
-def test_modflow_labels_generated_skeletons(runs):
-    "ModFlow generates atom types only: every strictly valid sample's graph is its generated domain."
-    df = sample_checkpoint(runs / 'mf' / 'last.ckpt', 24, domain='generated', skeleton_ckpt=runs / 'sk' / 'last.ckpt',
-                           progress=False)
-    ok = df[df['strict_smiles'].fillna('') != '']
-    assert set(df['domain']) == {'generated'} and len(df) == 24
-    assert all(mol_skeleton_key(s) == d for s, d in zip(ok['strict_smiles'], ok['domain_skeleton']))
+@pytest.mark.parametrize('run', ['mf', 'gs'])
+def test_labelling_models_keep_generated_skeletons(runs, run):
+    "ModFlow and the graph SDE generate atom types only: the bonds they return are the generated domain's, orders included."
+    model, _ = load_model(runs / run / 'last.ckpt', 'cpu')
+    skel, _ = load_model(runs / 'sk' / 'last.ckpt', 'cpu', kind='skeleton')
+    pool, keys, _ = generated_domains(skel, np.array([3, 5, 7, 9] * 4), 'qm9', torch.Generator().manual_seed(1))
+    atoms, bonds = model.sample(model.collate(pool, np.arange(16)))
+    n = bonds.shape[1]
+    assert torch.equal(bonds.cpu().long(), torch.as_tensor(pool.bonds[:, :n, :n]).long())
+    assert torch.equal(atoms.cpu() > 0, torch.arange(n)[None] < torch.as_tensor(pool.n_atoms)[:, None].long())
+    df = sample_checkpoint(runs / run / 'last.ckpt', 6, domain='generated', skeleton_ckpt=runs / 'sk' / 'last.ckpt', progress=False)
+    assert set(df['domain']) == {'generated'} and len(df) == 6 and df['domain_skeleton'].str.len().gt(0).all()
 
 
 def test_bad_domains_are_refused(runs):
