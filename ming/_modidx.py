@@ -657,6 +657,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': 'https://mi
                                       'ming.models.skeleton.posterior_probs': ('skeleton.html#posterior_probs', 'ming/models/skeleton.py'),
                                       'ming.models.skeleton.reachability': ('skeleton.html#reachability', 'ming/models/skeleton.py'),
                                       'ming.models.skeleton.skeleton_batch': ('skeleton.html#skeleton_batch', 'ming/models/skeleton.py'),
+                                      'ming.models.skeleton.skeleton_keys': ('skeleton.html#skeleton_keys', 'ming/models/skeleton.py'),
                                       'ming.models.skeleton.structure_features': ( 'skeleton.html#structure_features',
                                                                                    'ming/models/skeleton.py'),
                                       'ming.models.skeleton.symmetrise': ('skeleton.html#symmetrise', 'ming/models/skeleton.py'),
