@@ -10,11 +10,10 @@ import numpy as np
 import torch
 from .core import MingError, get_vocab
 from .graphs import MolGraphs
-from .metrics import skeleton_key
-from .models.skeleton import generate_skeletons, is_connected
+from .models.skeleton import generate_skeletons, is_connected, skeleton_keys
 
 # %% auto #0
-__all__ = ['DOMAINS', 'check_domain', 'skeleton_pool', 'pool_keys', 'generated_domains']
+__all__ = ['DOMAINS', 'check_domain', 'skeleton_pool', 'generated_domains']
 
 # %% ../nbs/40a_domains.ipynb #1cef8d0b
 DOMAINS = ('template', 'generated')
@@ -49,10 +48,6 @@ def skeleton_pool(bonds:np.ndarray,     # (M, n, n) bond classes of the generate
     atoms = np.where(real, v.atoms.index('C'), 0).astype(np.int8)                       # (M, N) placeholders
     return MolGraphs(atoms, B, np.zeros((M, N), np.int8), n.astype(np.int16), np.arange(M, dtype=np.int64), v.name)
 
-def pool_keys(pool:MolGraphs, orders:bool=False) -> list:
-    "The skeleton key (`ming.metrics.skeleton_key`) of every graph of `pool`."
-    return [skeleton_key(pool[i][1], orders) for i in range(len(pool))]
-
 # %% ../nbs/40a_domains.ipynb #c35803dd
 def generated_domains(skel_model,              # a trained `SkeletonDiffusion`
                       n_atoms:np.ndarray,      # (M,) atom counts, e.g. of M randomly chosen training molecules
@@ -66,4 +61,4 @@ def generated_domains(skel_model,              # a trained `SkeletonDiffusion`
         raise MingError(f"The skeleton generator was trained on {skel_model.cfg.dataset!r} but the model samples {vocab!r} molecules.")
     bonds, stats = generate_skeletons(skel_model, np.asarray(n_atoms), generator=generator, batch_size=batch_size)
     pool = skeleton_pool(bonds, n_atoms, vocab)
-    return pool, pool_keys(pool), stats
+    return pool, skeleton_keys(pool.bonds, pool.n_atoms), stats

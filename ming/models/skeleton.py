@@ -12,8 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from ..core import MingError, get_vocab, quiet_rdkit
+from ..core import MingError, get_vocab
 from .base import GraphModel, ModelConfig
+from ..metrics import skeleton_key
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'SKELETON_PRESETS', 'alpha_bars', 'transition', 'draw_classes', 'symmetrise', 'pair_masks',
@@ -369,17 +370,5 @@ def skeleton_keys(bonds,                  # (M, N, N) bond classes
                   n_atoms,                # (M,) atom counts
                   orders:bool=False,      # keep the bond orders (else the binary skeleton)
                  ) -> list:
-    "Canonical keys (SMILES of dummy atoms) of skeletons: equal exactly for isomorphic graphs; None if RDKit fails."
-    from rdkit import Chem
-    bt = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE, 4: Chem.BondType.QUADRUPLE}
-    bonds, out = np.asarray(bonds), []
-    with quiet_rdkit():
-        for b, n in zip(bonds, np.asarray(n_atoms)):
-            n = int(n); m = Chem.RWMol()
-            for _ in range(n): m.AddAtom(Chem.Atom(0))
-            for i, j in zip(*np.nonzero(np.triu(b[:n, :n], 1))): m.AddBond(int(i), int(j), bt[int(b[i, j])] if orders else bt[1])
-            try:
-                m.UpdatePropertyCache(strict=False); Chem.FastFindRings(m)
-                out.append(Chem.MolToSmiles(m, canonical=True))
-            except Exception: out.append(None)                             # reported by the caller as unkeyed
-    return out
+    "The canonical key (`ming.metrics.skeleton_key`: SMILES of dummy atoms) of each skeleton, cropped to its atoms."
+    return [skeleton_key(b[:int(k), :int(k)], orders) for b, k in zip(np.asarray(bonds), np.asarray(n_atoms))]
