@@ -63,6 +63,38 @@ def test_batched_solve_equals_per_graph_solves(one_thread, graphs):
             torch.testing.assert_close(logpk, logp[sel], atol=5e-5, rtol=5e-5)
     assert moved > 0.1
 
+def test_edge_terms_once_per_solve_change_nothing(one_thread, batch):
+    "The EGNN's per-solve edge terms and split first layer give the layer as written (phi_e on the concatenation)."
+    import torch.nn.functional as F
+    from ming.models.modflow.networks import make_network, node_input, scatter_sum, bond_order
+    from ming.models.modflow.flow import egnn_traces, NodeODE
+    torch.manual_seed(1)
+    f, z = make_network('egnn2d', 4), torch.randn(batch.N, 4)
+    j, i = batch.edge_index
+    h = f.embed_in(node_input(0.3, z)); d2 = ((batch.pos[i] - batch.pos[j]) ** 2).sum(1, keepdim=True)
+    m = f.phi_e(torch.cat([h[i], h[j], d2, bond_order(batch.bond)], 1))
+    ref = f.embed_out(h + f.phi_h(torch.cat([h, scatter_sum(m, i, batch.N)], 1)))
+    pre = f.prepare(batch)
+    for out in (f(0.3, z, batch), f(0.3, z, batch, pre=pre), egnn_traces(f, 0.3, z, batch, pre)[0]):
+        torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(egnn_traces(f, 0.3, z, batch, pre)[1], egnn_traces(f, 0.3, z, batch)[1])
+    for name in ('gcn', 'rbf'):                            # the other networks' constants too
+        g = make_network(name, 4)
+        torch.testing.assert_close(g(0.3, z, batch, pre=g.prepare(batch)), g(0.3, z, batch))
+    flow = NodeODE(f).setup(batch)
+    torch.testing.assert_close(flow.pre, pre)
+
+def test_training_only_tolerances(one_thread, graphs):
+    "qm9-cpu-fast trains at 1e-3 but samples, reconstructs and scores likelihoods at the released 1e-5."
+    from ming.models.modflow.model import ModFlow
+    m = ModFlow(ModFlow.make_config('qm9-cpu-fast', 'qm9'))
+    assert (m.train_solver['atol'], m.train_solver['rtol'], m.solver['atol'], m.solver['rtol']) == (1e-3, 1e-3, 1e-5, 1e-5)
+    rows = np.arange(40, 48); b = m.collate(graphs, rows); noise = m.draw_noise(graphs, rows, torch.Generator().manual_seed(0))
+    loss, logs, _ = m.loss(b, noise); nfe_train = logs['nfe'].item()
+    with torch.no_grad(): _, logs, _ = m.loss(b, noise)
+    assert nfe_train < logs['nfe'].item()                # the gradient-free solve is the tighter one
+    assert ModFlow(ModFlow.make_config('qm9', 'qm9')).train_solver == ModFlow(ModFlow.make_config('qm9', 'qm9')).solver
+
 @pytest.mark.parametrize('n', [1000 if SLOW else 64])
 def test_reconstruction(one_thread, graphs, n):
     "Encode smoothed labels to z(0) and generate back: every molecule's labels return (1,000 with MING_TEST_FLAGS=slow)."

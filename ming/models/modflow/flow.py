@@ -33,12 +33,13 @@ def colouring(sk:Skeletons, hops:int) -> torch.Tensor:
 
 # %% ../../../nbs/21_modflow_flow.ipynb #d0e06360
 def dynamics_and_traces(net, t, z:torch.Tensor, sk:Skeletons, colour:torch.Tensor|None=None,
-                        create_graph:bool=False, batched:bool=True, eps:torch.Tensor|None=None, tangents:bool=True) -> tuple:
+                        create_graph:bool=False, batched:bool=True, eps:torch.Tensor|None=None, tangents:bool=True,
+                        pre=None) -> tuple:
     "`(dz (N, A), tr (N,))`: the dynamics and each atom's exact trace (or Hutchinson's estimate with probe `eps`)."
-    if tangents and eps is None and type(net) is EGNN2D: return egnn_traces(net, t, z, sk)   # defined below
+    if tangents and eps is None and type(net) is EGNN2D: return egnn_traces(net, t, z, sk, pre)   # defined below
     if not z.requires_grad: z = z.detach().requires_grad_(True)
     zs = z.clone() if net.split_self else z                                 # atom i's own role
-    dz = net(t, z, sk, z_self=zs) if net.split_self else net(t, z, sk)      # (N, A)
+    dz = net(t, z, sk, z_self=zs, pre=pre) if net.split_self else net(t, z, sk, pre=pre)   # (N, A)
     if eps is not None:                                                     # one-probe Hutchinson
         g = torch.autograd.grad(dz, zs, eps, create_graph=create_graph)[0]  # (N, A)
         return dz, (g * eps).sum(1)
@@ -65,24 +66,26 @@ def dsilu(x:torch.Tensor) -> torch.Tensor:
     "SiLU's derivative $\\sigma(x)\\,(1 + x(1-\\sigma(x)))$."
     s = torch.sigmoid(x); return s * (1 + x * (1 - s))
 
-def egnn_traces(net:EGNN2D, t, z:torch.Tensor, sk:Skeletons) -> tuple:
-    "`(dz (N, A), tr (N,))` of a 2D-EGNN layer, the traces exact by forward-mode with |A| tangents."
+def egnn_traces(net:EGNN2D, t, z:torch.Tensor, sk:Skeletons, pre:torch.Tensor|None=None) -> tuple:
+    "`(dz (N, A), tr (N,))` of a 2D-EGNN layer, the traces exact by forward-mode with |A| tangents; `pre` = `net.prepare(sk)`."
     j, i = sk.edge_index                                                    # (Ed,) message j -> i
     (N, A), H = z.shape, net.embed_in.out_features
     l1, l2, k1, k2 = net.phi_e[0], net.phi_e[2], net.phi_h[0], net.phi_h[2]
     h = net.embed_in(node_input(t, z))                                      # (N, H)
     Wz = net.embed_in.weight[:, :A].T                                       # (A, H) tangents of h_i along z_i, as rows
-    dx = sk.pos[i] - sk.pos[j]                                              # (Ed, 2)
-    a1 = l1(torch.cat([h[i], h[j], (dx ** 2).sum(1, keepdim=True), bond_order(sk.bond)], 1))   # (Ed, H)
+    if pre is None: pre = net.prepare(sk)                                   # (Ed, H) edge part of phi_e's first layer
+    a1 = (h @ l1.weight[:, :H].T)[i] + (h @ l1.weight[:, H:2 * H].T)[j] + pre   # (Ed, H) = W_1[h_i, h_j, d2, a] + b_1
     a2 = l2(F.silu(a1))                                                     # (Ed, H)
-    tm = dsilu(a2)[:, None] * ((dsilu(a1)[:, None] * (Wz @ l1.weight[:, :H].T)) @ l2.weight.T)   # (Ed, A, H)
-    M = scatter_sum(F.silu(a2), i, N)                                       # (N, H)
-    TM = z.new_zeros(N, A * H).index_add_(0, i, tm.reshape(-1, A * H)).view(N, A, H)   # (N, A, H)
+    Y = (Wz @ l1.weight[:, :H].T)[:, :, None] * l2.weight.T[None]          # (A, H, H): Y[a, k, h] = (W_z W_1^(h_i))_ak W2_hk
+    tm = (dsilu(a1) @ Y.transpose(0, 1).reshape(H, A * H)).view(-1, A, H) * dsilu(a2)[:, None]   # (Ed, A, H) tangents of m_e
+    M, TM = scatter_sum(torch.cat([F.silu(a2), tm.flatten(1)], 1), i, N).split([H, A * H], 1)   # (N, H), (N, A*H) one scatter
     c1 = k1(torch.cat([h, M], 1))                                           # (N, H)
-    tc1 = Wz @ k1.weight[:, :H].T + TM @ k1.weight[:, H:].T                 # (N, A, H)
-    tc2 = (dsilu(c1)[:, None] * tc1) @ k2.weight.T                          # (N, A, H)
-    J = (Wz + tc2) @ net.embed_out.weight.T                                 # (N, A, A) block i, transposed
-    return net.embed_out(h + k2(F.silu(c1))), J.diagonal(dim1=1, dim2=2).sum(1)
+    Wo = net.embed_out.weight                                               # (A, H)
+    U = Wo @ k2.weight                                                      # (A, H) = W_out V_2: only the diagonal is needed
+    u = ((Wz @ k1.weight[:, :H].T) * U).sum(0)                              # (H,) the W_z part of tc1, contracted with U
+    Z = (k1.weight[:, H:].T[None] * U[:, None, :]).reshape(A * H, H)        # (A*H, H): Z[(a, h), g] = V1M_gh U_ag
+    tr = (Wz * Wo).sum() + (dsilu(c1) * (u + TM @ Z)).sum(1)                # (N,) sum_a [W_out(W_z + V_2 D(c1) tc1)]_aa
+    return net.embed_out(h + k2(F.silu(c1))), tr
 
 # %% ../../../nbs/21_modflow_flow.ipynb #69861cf2
 class NodeODE(nn.Module):
@@ -92,14 +95,14 @@ class NodeODE(nn.Module):
         if trace not in ('exact', 'hutchinson'): raise MingError(f"trace must be 'exact' or 'hutchinson', got {trace!r}.")
         self.net, self.trace, self.batched, self.tangents = net, trace, batched, tangents
         self.sqrt_T = nn.Parameter(torch.tensor(math.sqrt(T)), requires_grad=learn_T)
-        self.sk, self.colour, self.eps, self.nfe = None, None, None, 0
+        self.sk, self.colour, self.eps, self.pre, self.nfe = None, None, None, None, 0
 
     @property
     def T(self): return self.sqrt_T ** 2
 
     def setup(self, sk:Skeletons, eps:torch.Tensor|None=None):
-        "Fix the batch (and the Hutchinson probe) for the next solve; reset the evaluation counter."
-        self.sk, self.nfe = sk, 0
+        "Fix the batch (and the Hutchinson probe) for the next solve, with the network's edge terms; reset the counter."
+        self.sk, self.nfe, self.pre = sk, 0, self.net.prepare(sk)        # geometry and bonds: constant over the solve
         self.colour = None if self.net.split_self else colouring(sk, self.net.hops)
         self.eps = eps if self.trace == 'hutchinson' else None
         return self
@@ -108,10 +111,11 @@ class NodeODE(nn.Module):
         "d(state)/ds: `z` alone, or the pair `(z, ell)`."
         self.nfe += 1
         T = self.T
-        if torch.is_tensor(state): return T * self.net(s * T, state, self.sk)            # generation
+        if torch.is_tensor(state): return T * self.net(s * T, state, self.sk, pre=self.pre)   # generation
         z, create = state[0], torch.is_grad_enabled()
         with torch.enable_grad():
-            dz, tr = dynamics_and_traces(self.net, s * T, z, self.sk, self.colour, create, self.batched, self.eps, self.tangents)
+            dz, tr = dynamics_and_traces(self.net, s * T, z, self.sk, self.colour, create, self.batched, self.eps, self.tangents,
+                                         self.pre)
         if not create: dz, tr = dz.detach(), tr.detach()
         return T * dz, T * tr
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import torch
 from torch import nn
+import torch.nn.functional as F
 from ...core import MingError
 
 # %% auto #0
@@ -43,15 +44,25 @@ class EGNN2D(nn.Module):
         self.phi_h = mlp2(2 * hidden, hidden, hidden, act_out=False)  # [h_i, sum_j m_ij] -> residual
         self.phi_x = mlp2(hidden, hidden, 1, act_out=False, bias_out=False)   # m_ij -> coordinate weight
 
-    def forward(self, t, z, sk, z_self=None, coords:bool=False):
-        "dz (N, A) of states `z` (N, A); atom i's own state is read from `z_self` (default `z`)."
+    def prepare(self, sk) -> torch.Tensor:
+        "(Ed, H) the part of $\\phi_e$'s first layer that reads only the edge, $W_1^{(x)}\\|x_i-x_j\\|^2 + W_1^{(a)} a_{ij} + b_1$."
+        j, i = sk.edge_index                                           # (Ed,)
+        l1, H = self.phi_e[0], self.embed_in.out_features
+        d2 = ((sk.pos[i] - sk.pos[j]) ** 2).sum(1, keepdim=True)       # (Ed, 1)
+        return torch.addmm(l1.bias, torch.cat([d2, bond_order(sk.bond)], 1), l1.weight[:, 2 * H:].T)   # (Ed, H)
+
+    def forward(self, t, z, sk, z_self=None, coords:bool=False, pre:torch.Tensor|None=None):
+        "dz (N, A) of states `z` (N, A); atom i's own state is read from `z_self` (default `z`); `pre` = `prepare(sk)`."
         j, i = sk.edge_index                                           # (Ed,), (Ed,) message j -> i
+        l1, l2, H = self.phi_e[0], self.phi_e[2], self.embed_in.out_features
         h = self.embed_in(node_input(t, z))                            # (N, H) neighbours' role
         hs = h if z_self is None else self.embed_in(node_input(t, z_self))   # (N, H) own role
-        dx = sk.pos[i] - sk.pos[j]                                     # (Ed, 2)
-        m = self.phi_e(torch.cat([hs[i], h[j], (dx ** 2).sum(1, keepdim=True), bond_order(sk.bond)], 1))   # (Ed, H)
+        if pre is None: pre = self.prepare(sk)                         # (Ed, H) constant over a solve
+        a1 = (hs @ l1.weight[:, :H].T)[i] + (h @ l1.weight[:, H:2 * H].T)[j] + pre   # (Ed, H) = W_1[h_i, h_j, d2, a] + b_1
+        m = F.silu(l2(F.silu(a1)))                                     # (Ed, H) = phi_e(h_i, h_j, |x_i-x_j|^2, a_ij)
         out = self.embed_out(hs + self.phi_h(torch.cat([hs, scatter_sum(m, i, len(z))], 1)))   # (N, A)
         if not coords: return out
+        dx = sk.pos[i] - sk.pos[j]                                     # (Ed, 2)
         deg = scatter_sum(torch.ones_like(dx[:, :1]), i, len(z)).clamp(min=1)     # (N, 1)
         return out, sk.pos + scatter_sum(dx * self.phi_x(m), i, len(z)) / deg    # (N, A), (N, 2)
 
@@ -70,13 +81,18 @@ class GCN(nn.Module):
         d = [A + 1] + [hidden] * (layers - 1) + [A]
         self.lins, self.hops = nn.ModuleList(nn.Linear(a, b) for a, b in zip(d[:-1], d[1:])), layers
 
-    def forward(self, t, z, sk, z_self=None):
-        "dz (N, A) of states `z` (N, A)."
-        if z_self is not None: raise MingError("GCN cannot split an atom's own state from its neighbours'; use colouring.")
+    def prepare(self, sk) -> tuple:
+        "`(deg (N, 1), norm (Ed, 1))`: degrees with the self loop and symmetric edge weights, constant over a solve."
         j, i = sk.edge_index                                           # (Ed,)
         w = bond_order(sk.bond)                                        # (Ed, 1)
-        deg = scatter_sum(w, i, len(z)) + 1                            # (N, 1) with the self loop
-        norm = (deg[i] * deg[j]).rsqrt() * w                           # (Ed, 1)
+        deg = scatter_sum(w, i, sk.N) + 1                     # (N, 1) with the self loop
+        return deg, (deg[i] * deg[j]).rsqrt() * w                      # (N, 1), (Ed, 1)
+
+    def forward(self, t, z, sk, z_self=None, pre:tuple|None=None):
+        "dz (N, A) of states `z` (N, A); `pre` = `prepare(sk)`."
+        if z_self is not None: raise MingError("GCN cannot split an atom's own state from its neighbours'; use colouring.")
+        j, i = sk.edge_index                                           # (Ed,)
+        deg, norm = self.prepare(sk) if pre is None else pre           # (N, 1), (Ed, 1)
         h = node_input(t, z)                                           # (N, A+1)
         for k, lin in enumerate(self.lins):
             h = lin(h)                                                 # (N, d)
@@ -95,13 +111,18 @@ class RBFNet(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(A + 1 + (n_rbf + n_bond - 1) * A, hidden), nn.SiLU(),
                                  nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, A))
 
-    def forward(self, t, z, sk, z_self=None):
-        "dz (N, A) of states `z` (N, A); atom i's own state is read from `z_self` (default `z`)."
+    def prepare(self, sk) -> torch.Tensor:
+        "(Ed, K+B) radial basis of each bond's length and its one-hot bond class, constant over a solve."
         j, i = sk.edge_index                                           # (Ed,)
         d = (sk.pos[i] - sk.pos[j]).norm(dim=1, keepdim=True)          # (Ed, 1)
         rho = torch.exp(-self.gamma * (d - self.mu) ** 2)              # (Ed, K)
-        b = nn.functional.one_hot((sk.bond - 1).clamp(0, self.B - 1), self.B).to(z)   # (Ed, B)
-        w = torch.cat([rho, b], 1)                                     # (Ed, K+B)
+        b = nn.functional.one_hot((sk.bond - 1).clamp(0, self.B - 1), self.B).to(rho)   # (Ed, B)
+        return torch.cat([rho, b], 1)                                  # (Ed, K+B)
+
+    def forward(self, t, z, sk, z_self=None, pre:torch.Tensor|None=None):
+        "dz (N, A) of states `z` (N, A); atom i's own state is read from `z_self` (default `z`); `pre` = `prepare(sk)`."
+        j, i = sk.edge_index                                           # (Ed,)
+        w = self.prepare(sk) if pre is None else pre                   # (Ed, K+B)
         phi = scatter_sum((w[:, :, None] * z[j][:, None, :]).flatten(1), i, len(z))   # (N, (K+B)*A)
         zs = z if z_self is None else z_self
         return self.mlp(torch.cat([node_input(t, zs), phi], 1))      # (N, A)
