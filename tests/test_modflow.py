@@ -95,6 +95,19 @@ def test_training_only_tolerances(one_thread, graphs):
     assert nfe_train < logs['nfe'].item()                # the gradient-free solve is the tighter one
     assert ModFlow(ModFlow.make_config('qm9', 'qm9')).train_solver == ModFlow(ModFlow.make_config('qm9', 'qm9')).solver
 
+def test_egnn3d_option(one_thread, graphs):
+    "net='egnn3d': RDKit 3D coordinates, a training step and a sample on a few molecules."
+    from ming.models.modflow.model import ModFlow
+    torch.manual_seed(0)
+    m, rows = ModFlow(ModFlow.make_config('tiny', 'qm9', net='egnn3d')), np.arange(10, 16)
+    b = m.collate(graphs, rows)
+    assert b.pos.shape == (b.N, 3) and b.pos[:, 2].abs().max() > 0.1   # really 3D (QM9 molecules are not flat)
+    loss, _, _ = m.loss(b, m.draw_noise(graphs, rows, torch.Generator().manual_seed(0)))
+    loss.backward()
+    assert torch.isfinite(loss) and m.flow.net.embed_in.weight.grad.abs().sum() > 0
+    atoms, bonds = m.sample(b)
+    assert atoms.shape == (len(rows), int(b.n_atoms.max())) and (atoms[atoms > 0] <= 4).all()
+
 @pytest.mark.parametrize('n', [1000 if SLOW else 64])
 def test_reconstruction(one_thread, graphs, n):
     "Encode smoothed labels to z(0) and generate back: every molecule's labels return (1,000 with MING_TEST_FLAGS=slow)."

@@ -11,20 +11,20 @@ from dataclasses import dataclass
 from fastcore.basics import patch
 import numpy as np
 import torch
-from ...core import MingError, get_vocab
+from ...core import MingError, get_vocab, quiet_rdkit
 from ..base import GraphModel, ModelConfig, SkeletonModel, SkeletonModelConfig
 from ...skeletons import Skeletons, collate_skeletons, depiction_coords, to_dense, from_dense, bonds_dense, label_skeletons
 from .networks import make_network, NETWORKS, n_params
 from .flow import NodeODE, encode, generate, smooth_labels, SMOOTHINGS
 
 # %% auto #0
-__all__ = ['MODFLOW_PRESETS', 'ModFlowConfig', 'FlowState', 'ModFlow']
+__all__ = ['MODFLOW_PRESETS', 'ModFlowConfig', 'FlowState', 'ModFlow', 'embed_coords']
 
 # %% ../../../nbs/22_modflow_model.ipynb #a6927090
 @dataclass(frozen=True)
 class ModFlowConfig(SkeletonModelConfig):
     "ModFlow's network, targets and solver."
-    net: str = 'egnn2d'         # neighbourhood function: 'egnn2d', 'gcn' or 'rbf'
+    net: str = 'egnn2d'         # neighbourhood function: 'egnn2d', 'egnn3d' (RDKit 3D coordinates), 'gcn' or 'rbf'
     hidden: int = 32            # hidden width
     gcn_layers: int = 3         # layers of the 'gcn' network
     n_rbf: int = 8              # radial basis functions of the 'rbf' network
@@ -101,14 +101,37 @@ class ModFlow(SkeletonModel):
         return {**self.solver, 'atol': self.cfg.train_atol or self.cfg.atol, 'rtol': self.cfg.train_rtol or self.cfg.rtol}
 
 # %% ../../../nbs/22_modflow_model.ipynb #74a3ee5d
+def embed_coords(graphs, seed:int=0) -> np.ndarray:
+    "(len(graphs), N, 3) float32 RDKit ETKDG coordinates of the heavy atoms in 1.5 Å units (2D depiction where it fails)."
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+    vocab = get_vocab(graphs.vocab)
+    bt = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE, 4: Chem.BondType.AROMATIC}
+    out = np.zeros((len(graphs), graphs.N, 3), np.float32)
+    for k in range(len(graphs)):
+        n = int(graphs.n_atoms[k]); a, b, c = graphs.atoms[k, :n], graphs.bonds[k, :n, :n], graphs.charges[k, :n]
+        m = Chem.RWMol()
+        for x, q in zip(a, c): at = Chem.Atom(vocab.atoms[int(x)]); at.SetFormalCharge(int(q)); m.AddAtom(at)
+        for i, j in zip(*np.nonzero(np.triu(b, 1))): m.AddBond(int(i), int(j), bt[int(b[i, j])])
+        try:
+            with quiet_rdkit():
+                Chem.SanitizeMol(m); mh = Chem.AddHs(m)
+                ok = AllChem.EmbedMolecule(mh, randomSeed=seed) == 0
+        except Exception: ok = False      # RDKit refuses the molecule: fall back to the depiction below
+        if ok:
+            xyz = mh.GetConformer().GetPositions()[:n]                  # (n, 3) heavy atoms come first after AddHs
+            out[k, :n] = (xyz - xyz.mean(0)) / 1.5
+        else: out[k, :n, :2] = depiction_coords(graphs[[k]], cache=False)[0, :n]
+    return out
+
 @patch
 def _pool_coords(self:ModFlow, graphs, rows):
-    "(len(graphs), n, 2) depiction coordinates of `graphs` with at least `rows` filled in."
-    key = id(graphs)
-    if key not in self._coords: self._coords = {key: (np.zeros((len(graphs), graphs.N, 2), np.float32), np.zeros(len(graphs), bool))}
+    "(len(graphs), n, d) coordinates of `graphs` (d = 2 depictions, 3 for 'egnn3d') with at least `rows` filled in."
+    key, d = id(graphs), 3 if self.cfg.net == 'egnn3d' else 2
+    if key not in self._coords: self._coords = {key: (np.zeros((len(graphs), graphs.N, d), np.float32), np.zeros(len(graphs), bool))}
     xy, done = self._coords[key]
     todo = np.unique(np.asarray(rows)[~done[rows]])
-    if len(todo): xy[todo], done[todo] = depiction_coords(graphs[todo], cache=False), True
+    if len(todo): xy[todo], done[todo] = embed_coords(graphs[todo]) if d == 3 else depiction_coords(graphs[todo], cache=False), True
     return xy
 
 @patch

@@ -128,9 +128,9 @@ class RBFNet(nn.Module):
         return self.mlp(torch.cat([node_input(t, zs), phi], 1))      # (N, A)
 
 # %% ../../../nbs/20_modflow_networks.ipynb #d155ebf5
-NETWORKS = {'egnn2d': EGNN2D, 'gcn': GCN, 'rbf': RBFNet}
+NETWORKS = {'egnn2d': EGNN2D, 'egnn3d': EGNN2D, 'gcn': GCN, 'rbf': RBFNet}   # egnn3d: the same layer, fed 3D coordinates
 
 def make_network(name:str, A:int, hidden:int=32, **kw) -> nn.Module:
-    "The neighbourhood function `name` ('egnn2d', 'gcn' or 'rbf') for `A` atom types."
+    "The neighbourhood function `name` ('egnn2d', 'egnn3d', 'gcn' or 'rbf') for `A` atom types."
     if name not in NETWORKS: raise MingError(f"Unknown ModFlow network {name!r}; choose one of {', '.join(NETWORKS)}.")
     return NETWORKS[name](A, hidden, **kw)
