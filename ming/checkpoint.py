@@ -83,7 +83,7 @@ def load_model(ckpt, device=None, kind:str|None=None, ema:bool=True,
     options = cls.check_options(options or {})
     try:
         cfg = cls.config_class.from_dict(ck['model_cfg'])
-        if options: cfg = dataclasses.replace(cfg, **options)
+        cfg = cls.with_options(cfg, options)
         model = cls(cfg); model.load_state_dict(ck['model'])
         if ema and ck.get('ema'): model.load_state_dict({**ck['model'], **ck['ema']})   # the moving average, for sampling
     except (RuntimeError, KeyError, TypeError, MingError) as e:

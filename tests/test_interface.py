@@ -88,3 +88,15 @@ def test_model_options_on_the_command_line(tmp_path):
     assert model.cfg.sampler == 'ode' and load_model(run / 'last.ckpt', 'cpu')[0].cfg.sampler != 'ode'
     assert main(['sample', '--ckpt', str(run / 'last.ckpt'), '--n', '8', '--out', str(s), '--options', 'colour=red']) == 2
     assert main(['train', '--preset', 'tiny', '--out', str(tmp_path / 'x'), '--options', 'objective']) == 2
+
+
+def test_ming_sampling_options(tmp_path):
+    "MING's `x0_param` can be set when sampling (it reaches the nested diffusion config); options that change the network cannot."
+    run, s = tmp_path / 'run', tmp_path / 's.csv'
+    assert main(['train', '--preset', 'tiny', '--max-steps', '2', '--out', str(run), '--quiet', '--device', 'cpu']) == 0
+    model, _ = load_model(run / 'last.ckpt', 'cpu', options=dict(x0_param='probs'))
+    assert model.cfg.diffusion.x0_param == 'probs' and load_model(run / 'last.ckpt', 'cpu')[0].cfg.diffusion.x0_param == 'logits'
+    assert main(['sample', '--ckpt', str(run / 'last.ckpt'), '--n', '4', '--out', str(s), '--quiet', '--options', 'x0_param=probs']) == 0
+    assert len(pd.read_csv(s)) == 4
+    assert main(['sample', '--ckpt', str(run / 'last.ckpt'), '--n', '4', '--out', str(s), '--quiet', '--options', 'hidden=8']) == 2
+    assert main(['sample', '--ckpt', str(run / 'last.ckpt'), '--n', '4', '--out', str(s), '--quiet', '--options', 'x0_param=mean']) == 2

@@ -7,7 +7,7 @@ Docs: https://ming.readthedocs.invalid/models.html.md"""
 # %% ../../nbs/09_models.ipynb #eb3a3b17
 from __future__ import annotations
 import importlib, typing
-from dataclasses import dataclass, fields, is_dataclass, asdict
+from dataclasses import dataclass, fields, is_dataclass, asdict, replace
 from typing import ClassVar, Iterator
 import torch
 from torch import nn
@@ -90,6 +90,10 @@ class GraphModel(nn.Module):
         for state in self.sample_steps(batch, **kw): pass
         if state is None: raise MingError(f"The {self.kind} sampler yielded no state; check the number of sampling steps.")
         return self.decode(state, batch)
+    @classmethod
+    def with_options(cls, cfg, options:dict):
+        "`cfg` with checked `options` replaced (a model with nested config fields routes them; e.g. a sampler setting)."
+        return replace(cfg, **cls.check_options(options)) if options else cfg
     @classmethod
     def check_options(cls, options:dict):
         "Refuse model options this model does not have, naming the ones it has."

@@ -138,6 +138,7 @@ LAPLACIANS = ('weighted', 'binary')
 def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
                 hidden:int|None=None, d_z:int|None=None, layers:int|None=None,
                 laplacian:str|None=None,   # 'weighted' (bond orders, the paper's) or 'binary' (the skeleton only)
+                x0_param:str|None=None,    # how θ's output enters the posterior: 'logits' (reference) or 'probs'
                ) -> MingConfig:
     "The configuration `preset` (released: 'qm9', 'zinc250k', 'moses'; 'tiny', 'qm9-cpu'), with the given overrides."
     base, over, lay = preset_of(MING_PRESETS, preset, 'MING preset')
@@ -147,14 +148,15 @@ def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
     if (laplacian or 'weighted') not in LAPLACIANS:
         raise MingError(f"Unknown laplacian {laplacian!r}; use 'weighted' (bond-order weights, the paper's) or 'binary' (the skeleton only).")
     spectral = SpectralConfig(k=inr.k, weighted=(laplacian or 'weighted') == 'weighted')
-    return MingConfig(dataset, inr, em_config(base), diffusion_config(base), layout or lay, spectral)
+    diffusion = diffusion_config(base, **({'x0_param': x0_param} if x0_param else {}))
+    return MingConfig(dataset, inr, em_config(base), diffusion, layout or lay, spectral)
 
 # %% ../../../nbs/14_ming_model.ipynb #b615a33a
 class MingModel(GraphModel):
     "MING behind `ming`'s model interface: TwinINR + E-step + diffusion on the pairs of template molecules."
     kind, name = 'ming', 'MING'
     config_class = MingConfig
-    options = ('layout', 'hidden', 'd_z', 'layers', 'laplacian')
+    options = ('layout', 'hidden', 'd_z', 'layers', 'laplacian', 'x0_param')
     cpu_presets = {'qm9': 'qm9-laptop'}
     train_presets = {  # the released training settings, and two for small budgets (TrainConfig fields)
         'qm9':      dict(dataset='qm9', batch_size=256, lr=1e-4, val_every=10, val_metric='fcd'),
@@ -173,6 +175,15 @@ class MingModel(GraphModel):
         self.vocab = get_vocab(cfg.dataset)
     @classmethod
     def make_config(cls, preset, dataset, **options): return ming_config(preset, dataset, **cls.check_options(options))
+    @classmethod
+    def with_options(cls, cfg, options:dict):
+        "A trained model's config with sampling options: `x0_param` (the posterior's reading of θ) or `layout`."
+        o = dict(cls.check_options(options))
+        if 'x0_param' in o: cfg = replace(cfg, diffusion=replace(cfg.diffusion, x0_param=o.pop('x0_param')))
+        bad = sorted(set(o) - {'layout'})
+        if bad: raise MingError(f"MING option(s) {bad} change the trained network or its coordinates; only layout and "
+                                "x0_param can be set when sampling.")
+        return replace(cfg, **o) if o else cfg
     def _check(self, batch):
         k = batch.x.shape[-1]
         if k != self.cfg.inr.k:
