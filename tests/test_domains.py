@@ -88,3 +88,22 @@ def test_bad_domains_are_refused(runs):
     clean_error('sample', '--ckpt', ck, '--skeleton-ckpt', runs / 'sk' / 'last.ckpt', words=['only with --domain generated'])
     clean_error('sample', '--ckpt', ck, '--domain', 'generated', '--skeleton-ckpt', ck, '--n', 4, '--quiet',
                 words=["holds a 'ming' model", 'skeleton'])
+    clean_error('sample', '--ckpt', ck, '--skeleton-options', 'temperature=2', words=['--skeleton-options needs --domain generated'])
+    clean_error('sample', '--ckpt', ck, '--domain', 'generated', '--skeleton-ckpt', runs / 'sk' / 'last.ckpt',
+                '--skeleton-options', 'temperature=0', '--n', 4, '--quiet', words=['temperature must be positive'])
+
+
+def test_skeleton_temperature(runs, tmp_path):
+    "The generator's temperature is a sampling option: 1 reproduces the trained model's skeletons, 3 changes them (still connected)."
+    train = load_graphs('qm9', 'train', progress=False)
+    n = train.n_atoms[choose_templates(len(train), 64, seed=3, rep=0)]
+    ck = runs / 'sk' / 'last.ckpt'
+    pools = [generated_domains(load_model(ck, 'cpu', kind='skeleton', options=o)[0], n, 'qm9', torch.Generator().manual_seed(0))[0]
+             for o in ({}, dict(temperature=1.0), dict(temperature=3.0))]
+    assert (pools[0].bonds == pools[1].bonds).all() and not (pools[0].bonds == pools[2].bonds).all()
+    assert is_connected(pools[2].bonds, pools[2].n_atoms).all()
+    out = tmp_path / 'hot.csv'
+    rc, o, e = run_cli('sample', '--ckpt', runs / 'mb' / 'last.ckpt', '--n', 8, '--domain', 'generated', '--skeleton-ckpt', ck,
+                       '--skeleton-options', 'temperature=1.5', '--out', out, '--quiet', '--device', 'cpu')
+    assert rc == 0, e[-2000:]
+    assert len(pd.read_csv(out)) == 8 and ' s)' in o

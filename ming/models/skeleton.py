@@ -162,6 +162,7 @@ class SkeletonConfig(ModelConfig):
     layers: int = 4           # message-passing layers
     T: int = 100              # diffusion steps (sampling may use fewer: the schedule is a function of t/T)
     schedule: str = 'cosine'  # noise schedule of alpha-bar
+    temperature: float = 1.0  # sampling only: p(e_0 | G_t) = softmax(logits / temperature); 1 = the trained model
 
     def __post_init__(self):
         m = np.asarray(self.marginal, float)
@@ -170,6 +171,7 @@ class SkeletonConfig(ModelConfig):
                             f"(got {self.marginal!r}); SkeletonDiffusion.make_config computes it from the training split.")
         if self.schedule not in SCHEDULES: raise MingError(f"Unknown schedule {self.schedule!r}; schedules are: {', '.join(SCHEDULES)}.")
         if self.T < 1 or self.hidden < 1 or self.layers < 0: raise MingError(f"T and hidden must be positive (got T={self.T}, hidden={self.hidden}).")
+        if not self.temperature > 0: raise MingError(f"temperature must be positive, got {self.temperature}.")
 
 SKELETON_PRESETS = {
     'tiny': dict(hidden=16, layers=2, T=20),
@@ -218,7 +220,7 @@ class SkeletonDiffusion(GraphModel):
     "Discrete edge diffusion with marginal transitions (DiGress, Vignac et al. 2023) generating carbon skeletons with bond orders."
     kind, name, config_class = 'skeleton', 'skeleton diffusion', SkeletonConfig
     presets = SKELETON_PRESETS
-    options = ('hidden', 'layers', 'T')
+    options = ('hidden', 'layers', 'T', 'temperature')
     cpu_presets = {'qm9': 'qm9'}
     train_presets = {
         'tiny': dict(dataset='qm9', epochs=2, batch_size=32, lr=2e-3, subset=256, val_every=0, val_samples=32,
@@ -290,7 +292,7 @@ def sample_steps(self:SkeletonDiffusion, batch:EdgeBatch, generator=None):
     m = self.m.double()
     for t in range(self.cfg.T, 0, -1):
         Qt, Qb_prev, Qb_t = transition(ab[t] / ab[t - 1], m), transition(ab[t - 1], m), transition(ab[t], m)   # (E, E)
-        p0 = self.denoise(e, torch.full((bs,), t, device=dev), n_atoms).softmax(-1)      # (bs, n, n, E)
+        p0 = (self.denoise(e, torch.full((bs,), t, device=dev), n_atoms) / self.cfg.temperature).softmax(-1)   # (bs, n, n, E)
         p = posterior_probs(p0, e, Qt.float(), Qb_prev.float(), Qb_t.float())          # (bs, n, n, E)
         if not torch.isfinite(p).all(): raise MingError(f"The skeleton sampler's probabilities became non-finite at t={t}; the model has diverged.")
         e = draw(p)

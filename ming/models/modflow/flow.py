@@ -74,11 +74,13 @@ def egnn_traces(net:EGNN2D, t, z:torch.Tensor, sk:Skeletons, pre:torch.Tensor|No
     h = net.embed_in(node_input(t, z))                                      # (N, H)
     Wz = net.embed_in.weight[:, :A].T                                       # (A, H) tangents of h_i along z_i, as rows
     if pre is None: pre = net.prepare(sk)                                   # (Ed, H) edge part of phi_e's first layer
-    a1 = (h @ l1.weight[:, :H].T)[i] + (h @ l1.weight[:, H:2 * H].T)[j] + pre   # (Ed, H) = W_1[h_i, h_j, d2, a] + b_1
+    a1 = (h @ l1.weight[:, :H].T).index_select(0, i) + (h @ l1.weight[:, H:2 * H].T).index_select(0, j) + pre   # (Ed, H)
+                                                                            # = W_1[h_i, h_j, d2, a] + b_1 (index_select:
+                                                                            # its backward is a scatter-add, not a sort)
     a2 = l2(F.silu(a1))                                                     # (Ed, H)
     Y = (Wz @ l1.weight[:, :H].T)[:, :, None] * l2.weight.T[None]          # (A, H, H): Y[a, k, h] = (W_z W_1^(h_i))_ak W2_hk
     tm = (dsilu(a1) @ Y.transpose(0, 1).reshape(H, A * H)).view(-1, A, H) * dsilu(a2)[:, None]   # (Ed, A, H) tangents of m_e
-    M, TM = scatter_sum(torch.cat([F.silu(a2), tm.flatten(1)], 1), i, N).split([H, A * H], 1)   # (N, H), (N, A*H) one scatter
+    M, TM = scatter_sum(F.silu(a2), i, N), scatter_sum(tm.flatten(1), i, N)   # (N, H), (N, A*H)
     c1 = k1(torch.cat([h, M], 1))                                           # (N, H)
     Wo = net.embed_out.weight                                               # (A, H)
     U = Wo @ k2.weight                                                      # (A, H) = W_out V_2: only the diagonal is needed
