@@ -176,6 +176,20 @@ class Reference:
         z = self._stage('training skeletons', 'train-skeletons', self.train, lambda: self._arrays('train-skeletons', self.train, compute))
         return set(z['s'].tolist())
 
+    @functools.cached_property
+    def test_skeletons(self) -> list:
+        "Binary skeleton key of each test molecule ('' where it does not parse)."
+        def compute():
+            with quiet_rdkit(): parts = _pmap(_skeleton_keys, self.test, self.n_jobs)
+            return dict(s=np.array([k or '' for part in parts for k in part]))
+        z = self._stage('test skeletons', 'test-skeletons', self.test, lambda: self._arrays('test-skeletons', self.test, compute))
+        return z['s'].tolist()
+
+    @property
+    def data_skeleton_novel(self) -> float:
+        "Skeleton novelty's data row: the share of the test molecules whose skeleton is no training molecule's."
+        return skeleton_stats(self.test_skeletons, self.train_skeletons)['skeleton_novel']
+
     def prepare(self, protocol:str='gdss'):
         "Obtain now every statistic `protocol` needs (so their progress lines come before the repetitions')."
         if protocol != 'moses': self.train_set, self.fcd, self.nspdk
@@ -347,6 +361,7 @@ class Evaluation:
     grid: list = field(default_factory=list)           # the molecules the grid draws: the first valid ones under the protocol
     grid_skipped: int = 0                              # invalid samples before the last of them (not drawn)
     timings: dict = field(default_factory=dict)        # {stage: (wall s, CPU s)}, 'total' included
+    data_skeleton_novel: float|None = None             # skeleton novelty of the test split (samples with a domain column)
 
     def to_dict(self) -> dict: return {k: v for k, v in asdict(self).items() if k not in ('props', 'ref_props')}
 
@@ -377,7 +392,7 @@ def evaluate(samples,                  # samples file, DataFrame (samples column
         ref = ref or Reference.for_dataset(dataset, n_jobs=n_jobs)
         if verbose: ref.verbose = True
         known = set(ref.timings); ref.prepare(protocol)
-        if 'domain' in df: ref.train_skeletons                    # the skeleton statistics' reference, timed apart
+        data_sk = ref.data_skeleton_novel if 'domain' in df else None   # the skeleton statistics' reference and data row
         stage, groups, reps, props, mols = _Stages(verbose, '  '), _split_reps(df, n_reps), [], [], []
         for g in groups:
             if verbose: print(f'repetition {int(g["rep"].iloc[0])}: {len(g):,} samples', file=sys.stderr, flush=True)
@@ -386,7 +401,7 @@ def evaluate(samples,                  # samples file, DataFrame (samples column
     timings = {**{k: v for k, v in ref.timings.items() if k not in known}, **stage.times, 'total': (total.wall, total.cpu)}
     pooled = {k: np.concatenate([pt[k] for pt in props]) for k in PROPERTIES}
     ev = Evaluation(dataset, p.name, source, [len(g) for g in groups], reps, summarise(reps), [], pooled, ref.props,
-                    *_grid(mols), timings)
+                    *_grid(mols), timings, data_sk)
     ev.notes = _notes(ev)
     if verbose: print(_time_note(timings), file=sys.stderr, flush=True)
     return ev
@@ -426,6 +441,9 @@ def _notes(ev:Evaluation) -> list:
         notes.append('Generated domains: every graph the model sampled on came from a skeleton generator (the atom count '
                      'from a random training molecule, nothing else), so there are no template statistics; Domain novelty '
                      "counts the generated skeletons that are no training molecule's unlabeled graph.")
+    if ev.data_skeleton_novel is not None:
+        notes.append(f'Data row of Skeleton novelty (the same code on the {ev.dataset} test split): '
+                     f'{100 * ev.data_skeleton_novel:.2f} % of the test molecules have a skeleton no training molecule has.')
     if ev.grid: notes.append(f'molecules.png draws the first {len(ev.grid)} samples valid under {ev.protocol}, in file order, '
                              f'with their canonical SMILES' + (f'; {ev.grid_skipped:,} invalid sample(s) in between '
                              'are skipped.' if ev.grid_skipped else '.'))

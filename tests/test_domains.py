@@ -44,6 +44,7 @@ def test_ming_on_generated_domains_through_the_cli(runs, tmp_path):
     md = (tmp_path / 'ev' / 'results.md').read_text()
     assert 'Domain novelty' in md and 'Skeleton novelty' in md and 'Template copy' not in md and 'Generated domains' in md
     assert len(rep['reps']) == 2 and all(r['n_domains'] == 40 and 0 <= r['domain_novel'] <= 1 for r in rep['reps'])
+    assert 'Data row of Skeleton novelty' in md and rep['data_skeleton_novel'] < 0.01   # QM9's test split: no new skeleton
 
 
 def test_template_domain_is_the_default_and_recorded(runs):
