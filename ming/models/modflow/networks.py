@@ -59,6 +59,7 @@ class EGNN2D(nn.Module):
         hs = h if z_self is None else self.embed_in(node_input(t, z_self))   # (N, H) own role
         if pre is None: pre = self.prepare(sk)                         # (Ed, H) constant over a solve
         a1 = (hs @ l1.weight[:, :H].T).index_select(0, i) + (h @ l1.weight[:, H:2 * H].T).index_select(0, j) + pre   # (Ed, H)
+                                                                       # = W_1[h_i, h_j, d2, a] + b_1
         m = F.silu(l2(F.silu(a1)))                                     # (Ed, H) = phi_e(h_i, h_j, |x_i-x_j|^2, a_ij)
         out = self.embed_out(hs + self.phi_h(torch.cat([hs, scatter_sum(m, i, len(z))], 1)))   # (N, A)
         if not coords: return out
