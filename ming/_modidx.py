@@ -409,6 +409,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': 'https://mi
                                                                                          'ming/models/ming/diffusion.py'),
                                             'ming.models.ming.diffusion.mirror_upper': ( 'ming_diffusion.html#mirror_upper',
                                                                                          'ming/models/ming/diffusion.py'),
+                                            'ming.models.ming.diffusion.sampling_grid': ( 'ming_diffusion.html#sampling_grid',
+                                                                                          'ming/models/ming/diffusion.py'),
                                             'ming.models.ming.diffusion.symmetrize': ( 'ming_diffusion.html#symmetrize',
                                                                                        'ming/models/ming/diffusion.py')},
             'ming.models.ming.em': { 'ming.models.ming.em.EMConfig': ('ming_em.html#emconfig', 'ming/models/ming/em.py'),

@@ -14,8 +14,8 @@ from fastcore.basics import patch
 from ...core import MingError, update_config, preset_of
 
 # %% auto #0
-__all__ = ['DIFFUSION_PRESETS', 'linear_betas', 'cosine_betas', 'DiffusionConfig', 'diffusion_config', 'extract', 'Diffusion',
-           'mirror_upper', 'symmetrize']
+__all__ = ['DIFFUSION_PRESETS', 'linear_betas', 'cosine_betas', 'DiffusionConfig', 'diffusion_config', 'extract', 'sampling_grid',
+           'Diffusion', 'mirror_upper', 'symmetrize']
 
 # %% ../../../nbs/13_ming_diffusion.ipynb #237b1079
 def linear_betas(T:int, start:float=1e-4, end:float=0.02):
@@ -37,6 +37,7 @@ class DiffusionConfig:
     beta_end: float = 0.02          # linear schedule: last beta
     symmetric_noise: bool = False   # False (reference): i.i.d. noise per ordered pair; True: draw the upper triangle and mirror
     x0_param: str = 'logits'        # how theta's output enters the posterior: 'logits' (reference, raw) or 'probs' (softmax)
+    sample_steps: int|None = None   # reverse steps of the sampler: None = T-1 (reference); fewer = a coarser grid of the same schedule
 
 DIFFUSION_PRESETS = {
     'qm9':      DiffusionConfig(T=100),
@@ -57,6 +58,15 @@ def extract(a,       # (T,) schedule tensor
     out = a[t]
     return out.reshape(out.shape + (1,) * (len(shape) - out.dim()))
 
+# %% ../../../nbs/13_ming_diffusion.ipynb #b641b345
+def sampling_grid(T:int, steps:int|None=None) -> list:
+    "The times the sampler visits, descending from T-1 to 0: `steps` jumps (None: all T-1), evenly spaced."
+    if steps is None: return list(range(T - 1, -1, -1))
+    if not 1 <= steps <= T - 1: raise MingError(f"sample_steps must be between 1 and T-1 = {T - 1}, got {steps}.")
+    grid = sorted({round(i * (T - 1) / steps) for i in range(steps + 1)}, reverse=True)
+    assert len(grid) == steps + 1
+    return grid
+
 # %% ../../../nbs/13_ming_diffusion.ipynb #148a2738
 class Diffusion(nn.Module):
     "DDPM in output space: schedule buffers, forward noising, posterior step."
@@ -68,6 +78,11 @@ class Diffusion(nn.Module):
         else: raise MingError(f"Unknown noise schedule {cfg.schedule!r}; use 'linear' (reference) or 'cosine'.")
         if cfg.x0_param not in ('logits', 'probs'): raise MingError(f"Unknown x0_param {cfg.x0_param!r}; use 'logits' or 'probs'.")
         a = 1 - b; ab = a.cumprod(0); ab_prev = torch.cat([ab.new_ones(1), ab[:-1]])
+        self.chain = sampling_grid(T, cfg.sample_steps)                 # [T-1, ..., 0]: the states the sampler visits
+        if len(self.chain) < T:                                         # respaced: each step jumps to the previous grid point
+            ab_prev, grid = torch.full_like(ab, math.nan), torch.tensor(self.chain)
+            ab_prev[grid[:-1]] = ab[grid[1:]]; ab_prev[0] = 1.          # off the grid: NaN, never read
+            b, a = 1 - ab / ab_prev, ab / ab_prev                       # beta'_s = 1 - abar_s / abar_prev(s)
         bufs = dict(betas=b, alphas_cumprod=ab, alphas_cumprod_prev=ab_prev,
                     sqrt_ab=ab.sqrt(), sqrt_1m_ab=(1 - ab).sqrt(),
                     coef_y0=ab_prev.sqrt() * b / (1 - ab),              # c_0(t)

@@ -71,8 +71,8 @@ def ddpm_steps(denoiser,             # callable (y, t) -> logits of the clean cl
                post=lambda v: v,     # applied to every new state (mask, symmetrise)
                eta:float=1.,         # multiplier of the posterior noise (1 = DDPM, 0 = posterior mean)
                return_logits:bool=False):
-    "Ancestral sampling $t=T-1..1$ around `denoiser`; yields a `SamplerState` after every update."
-    for t in range(diffusion.T - 1, 0, -1):
+    "Ancestral sampling $t=T-1..1$ (or the diffusion's coarser grid) around `denoiser`; yields a `SamplerState` after every update."
+    for t in diffusion.chain[:-1]:                                  # T-1, ..., 1 (reference) or s_K, ..., s_1
         logits = denoiser(y, t)
         y = post(diffusion.p_step(diffusion.predict_y0(logits.float()), y, t, eta * noise(y.shape)))
         if not torch.isfinite(y).all():
@@ -139,6 +139,7 @@ def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
                 hidden:int|None=None, d_z:int|None=None, layers:int|None=None,
                 laplacian:str|None=None,   # 'weighted' (bond orders, the paper's) or 'binary' (the skeleton only)
                 x0_param:str|None=None,    # how θ's output enters the posterior: 'logits' (reference) or 'probs'
+                sample_steps:int|None=None,   # reverse steps of the sampler (None: T-1, the reference)
                ) -> MingConfig:
     "The configuration `preset` (released: 'qm9', 'zinc250k', 'moses'; 'tiny', 'qm9-cpu'), with the given overrides."
     base, over, lay = preset_of(MING_PRESETS, preset, 'MING preset')
@@ -148,7 +149,7 @@ def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
     if (laplacian or 'weighted') not in LAPLACIANS:
         raise MingError(f"Unknown laplacian {laplacian!r}; use 'weighted' (bond-order weights, the paper's) or 'binary' (the skeleton only).")
     spectral = SpectralConfig(k=inr.k, weighted=(laplacian or 'weighted') == 'weighted')
-    diffusion = diffusion_config(base, **({'x0_param': x0_param} if x0_param else {}))
+    diffusion = diffusion_config(base, **{k: v for k, v in dict(x0_param=x0_param, sample_steps=sample_steps).items() if v})
     return MingConfig(dataset, inr, em_config(base), diffusion, layout or lay, spectral)
 
 # %% ../../../nbs/14_ming_model.ipynb #b615a33a
@@ -156,7 +157,7 @@ class MingModel(GraphModel):
     "MING behind `ming`'s model interface: TwinINR + E-step + diffusion on the pairs of template molecules."
     kind, name = 'ming', 'MING'
     config_class = MingConfig
-    options = ('layout', 'hidden', 'd_z', 'layers', 'laplacian', 'x0_param')
+    options = ('layout', 'hidden', 'd_z', 'layers', 'laplacian', 'x0_param', 'sample_steps')
     cpu_presets = {'qm9': 'qm9-laptop'}
     train_presets = {  # the released training settings, and two for small budgets (TrainConfig fields)
         'qm9':      dict(dataset='qm9', batch_size=256, lr=1e-4, val_every=10, val_metric='fcd'),
@@ -177,12 +178,13 @@ class MingModel(GraphModel):
     def make_config(cls, preset, dataset, **options): return ming_config(preset, dataset, **cls.check_options(options))
     @classmethod
     def with_options(cls, cfg, options:dict):
-        "A trained model's config with sampling options: `x0_param` (the posterior's reading of θ) or `layout`."
+        "A trained model's config with sampling options: `x0_param` (the posterior's reading of θ), `sample_steps`, `layout`."
         o = dict(cls.check_options(options))
-        if 'x0_param' in o: cfg = replace(cfg, diffusion=replace(cfg.diffusion, x0_param=o.pop('x0_param')))
+        d = {k: o.pop(k) for k in ('x0_param', 'sample_steps') if k in o}
+        if d: cfg = replace(cfg, diffusion=replace(cfg.diffusion, **d))
         bad = sorted(set(o) - {'layout'})
-        if bad: raise MingError(f"MING option(s) {bad} change the trained network or its coordinates; only layout and "
-                                "x0_param can be set when sampling.")
+        if bad: raise MingError(f"MING option(s) {bad} change the trained network or its coordinates; only layout, "
+                                "x0_param and sample_steps can be set when sampling.")
         return replace(cfg, **o) if o else cfg
     def _check(self, batch):
         k = batch.x.shape[-1]
