@@ -120,7 +120,8 @@ def sample_cli(ckpt:str=None,         # checkpoint to sample from (e.g. runs/qm9
     for rep, st in enumerate(stats):
         print(f"rep {rep}: {st['n']} generated domains, {st['connected_first']:.1%} connected at the first draw, "
               f"{st['drawn'] - st['n']} re-drawn, {st['repaired']} joined by a bond, {st['valence_excess']:.1%} with an atom "
-              f"of bond-order sum over 4 ({st['seconds']:.1f} s)")
+              f"of bond-order sum over 4" + (f", {st['feasible_first']:.1%} {st['feasible']}-feasible at the first draw, "
+              f"{st['infeasible']} kept infeasible" if 'feasible' in st else '') + f" ({st['seconds']:.1f} s)")
     with atomic_open(out, 'w') as f: df.to_csv(f, index=False)          # never half a samples file
     print(f"wrote {len(df)} samples to {out} in {time.time() - t0:.1f} s; valid w/o correction "
           f"{df.valid_wo_corr.mean():.2%}, strict valid {(df.strict_smiles.fillna('') != '').mean():.2%}")

@@ -108,3 +108,36 @@ def test_skeleton_temperature(runs, tmp_path):
                        '--skeleton-options', 'temperature=1.5', '--out', out, '--quiet', '--device', 'cpu')
     assert rc == 0, e[-2000:]
     assert len(pd.read_csv(out)) == 8 and ' s)' in o
+
+
+def test_skeleton_feasible(runs, tmp_path):
+    "feasible=degree|valence re-draws skeletons with an over-valent atom; the CLI says how many were feasible at first."
+    from ming.models.skeleton import over_valent
+    train = load_graphs('qm9', 'train', progress=False)
+    n = train.n_atoms[choose_templates(len(train), 64, seed=3, rep=0)]
+    ck = runs / 'sk' / 'last.ckpt'
+    for f in ('degree', 'valence'):
+        m = load_model(ck, 'cpu', kind='skeleton', options=dict(feasible=f))[0]
+        pool, _, st = generated_domains(m, n, 'qm9', torch.Generator().manual_seed(0))
+        assert st['feasible'] == f and st['infeasible'] == int(over_valent(pool.bonds, f).sum())
+        assert is_connected(pool.bonds, pool.n_atoms).all()
+    out = tmp_path / 'feasible.csv'
+    rc, o, e = run_cli('sample', '--ckpt', runs / 'mb' / 'last.ckpt', '--n', 8, '--domain', 'generated', '--skeleton-ckpt', ck,
+                       '--skeleton-options', 'feasible=degree,temperature=2', '--out', out, '--quiet', '--device', 'cpu')
+    assert rc == 0, e[-2000:]
+    assert 'degree-feasible at the first draw' in o and len(pd.read_csv(out)) == 8
+    clean_error('sample', '--ckpt', runs / 'mb' / 'last.ckpt', '--domain', 'generated', '--skeleton-ckpt', ck,
+                '--skeleton-options', 'feasible=planar', '--n', 4, '--quiet', words=['Unknown feasible'])
+
+
+def test_ming_sample_steps(runs, tmp_path):
+    "MING's sample_steps runs fewer reverse steps from the same weights; out of range is refused by name."
+    ck = runs / 'mb' / 'last.ckpt'
+    m = load_model(ck, 'cpu', options=dict(sample_steps=3))[0]
+    c = m.diffusion.chain
+    assert len(c) == 4 and c[0] == m.diffusion.T - 1 and c[-1] == 0 and c == sorted(c, reverse=True)
+    out = tmp_path / 'short.csv'
+    rc, o, e = run_cli('sample', '--ckpt', ck, '--n', 8, '--options', 'sample_steps=3,x0_param=probs', '--out', out, '--quiet', '--device', 'cpu')
+    assert rc == 0, e[-2000:]
+    assert len(pd.read_csv(out)) == 8
+    clean_error('sample', '--ckpt', ck, '--options', 'sample_steps=500', '--n', 4, '--quiet', words=['sample_steps must be between 1 and T-1'])

@@ -17,11 +17,11 @@ from .base import GraphModel, ModelConfig
 from ..metrics import skeleton_key
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'SKELETON_PRESETS', 'alpha_bars', 'transition', 'draw_classes', 'symmetrise', 'pair_masks',
+__all__ = ['SCHEDULES', 'FEASIBLE', 'SKELETON_PRESETS', 'alpha_bars', 'transition', 'draw_classes', 'symmetrise', 'pair_masks',
            'forward_probs', 'posterior_probs', 'structure_features', 'time_features', 'SkeletonLayer',
            'SkeletonDenoiser', 'edge_marginal', 'SkeletonConfig', 'EdgeBatch', 'collate_edges', 'skeleton_batch',
-           'SkeletonState', 'SkeletonDiffusion', 'reachability', 'is_connected', 'join_components',
-           'generate_skeletons', 'skeleton_keys']
+           'SkeletonState', 'SkeletonDiffusion', 'reachability', 'is_connected', 'join_components', 'over_valent',
+           'skeleton_ok', 'generate_skeletons', 'skeleton_keys']
 
 # %% ../../nbs/50_skeleton.ipynb #802aaca3
 SCHEDULES = ('cosine',)
@@ -163,6 +163,7 @@ class SkeletonConfig(ModelConfig):
     T: int = 100              # diffusion steps (sampling may use fewer: the schedule is a function of t/T)
     schedule: str = 'cosine'  # noise schedule of alpha-bar
     temperature: float = 1.0  # sampling only: p(e_0 | G_t) = softmax(logits / temperature); 1 = the trained model
+    feasible: str = 'connected'   # sampling only: what a kept skeleton must be, else it is re-drawn: 'connected', 'degree', 'valence'
 
     def __post_init__(self):
         m = np.asarray(self.marginal, float)
@@ -172,6 +173,9 @@ class SkeletonConfig(ModelConfig):
         if self.schedule not in SCHEDULES: raise MingError(f"Unknown schedule {self.schedule!r}; schedules are: {', '.join(SCHEDULES)}.")
         if self.T < 1 or self.hidden < 1 or self.layers < 0: raise MingError(f"T and hidden must be positive (got T={self.T}, hidden={self.hidden}).")
         if not self.temperature > 0: raise MingError(f"temperature must be positive, got {self.temperature}.")
+        if self.feasible not in FEASIBLE: raise MingError(f"Unknown feasible={self.feasible!r}; use one of {', '.join(FEASIBLE)}.")
+
+FEASIBLE = ('connected', 'degree', 'valence')   # re-draw a skeleton unless connected (and, in turn, no atom has > 4 neighbours / bond orders > 4)
 
 SKELETON_PRESETS = {
     'tiny': dict(hidden=16, layers=2, T=20),
@@ -220,7 +224,7 @@ class SkeletonDiffusion(GraphModel):
     "Discrete edge diffusion with marginal transitions (DiGress, Vignac et al. 2023) generating carbon skeletons with bond orders."
     kind, name, config_class = 'skeleton', 'skeleton diffusion', SkeletonConfig
     presets = SKELETON_PRESETS
-    options = ('hidden', 'layers', 'T', 'temperature')
+    options = ('hidden', 'layers', 'T', 'temperature', 'feasible')
     cpu_presets = {'qm9': 'qm9'}
     train_presets = {
         'tiny': dict(dataset='qm9', epochs=2, batch_size=32, lr=2e-3, subset=256, val_every=0, val_samples=32,
@@ -344,27 +348,42 @@ def _draw_skeletons(model, n_atoms:np.ndarray, generator, batch_size:int) -> np.
         k = bonds.shape[1]; out[idx, :k, :k] = bonds.cpu().numpy().astype(np.int8)
     return out
 
+def over_valent(bonds, feasible:str='valence') -> np.ndarray:
+    "(M,) bool: an atom has more than 4 bonded neighbours (`'degree'`) or a bond-order sum above 4 (`'valence'`)."
+    b = np.asarray(bonds).astype(np.int64)                                # (M, N, N)
+    if feasible == 'connected': return np.zeros(len(b), bool)
+    return ((b != 0) if feasible == 'degree' else b).sum(2).max(1) > 4
+
+def skeleton_ok(bonds, n_atoms, feasible:str='connected') -> np.ndarray:
+    "(M,) bool: connected, and for `'degree'`/`'valence'` not over-valent in that sense."
+    return is_connected(bonds, n_atoms) & ~over_valent(bonds, feasible)
+
 def generate_skeletons(model,                 # a `SkeletonDiffusion`
                        n_atoms,               # (M,) atom counts, e.g. of training molecules
                        generator=None,        # CPU torch.Generator of the sampler's noise (None: torch's global one)
-                       max_rounds:int=10,     # rounds of re-drawing the disconnected skeletons
+                       max_rounds:int=10,     # rounds of re-drawing the skeletons that fail `model.cfg.feasible`
                        batch_size:int=1000,   # skeletons per sampler batch
                       ) -> tuple:
     "`(bonds (M, N, N) int8, stats)`: connected skeletons with atom counts `n_atoms` (N = the model's `max_atoms`)."
     n_atoms = np.asarray(n_atoms, dtype=np.int64)
     if n_atoms.ndim != 1 or len(n_atoms) == 0 or n_atoms.min() < 1 or n_atoms.max() > model.cfg.max_atoms:
         raise MingError(f"generate_skeletons needs a non-empty 1-d array of atom counts in 1..{model.cfg.max_atoms}.")
+    feasible = getattr(model.cfg, 'feasible', 'connected')
     bonds = _draw_skeletons(model, n_atoms, generator, batch_size)       # (M, N, N)
-    todo = np.flatnonzero(~is_connected(bonds, n_atoms))
-    stats = dict(n=len(n_atoms), drawn=len(n_atoms), connected_first=1 - len(todo) / len(n_atoms), resampled=[], repaired=0)
+    connected = is_connected(bonds, n_atoms)
+    todo = np.flatnonzero(~(connected & ~over_valent(bonds, feasible)))
+    stats = dict(n=len(n_atoms), drawn=len(n_atoms), connected_first=float(connected.mean()), resampled=[], repaired=0)
+    if feasible != 'connected': stats.update(feasible=feasible, feasible_first=1 - len(todo) / len(n_atoms))
     for _ in range(max_rounds):
         if len(todo) == 0: break
         stats['resampled'].append(len(todo)); stats['drawn'] += len(todo)
         bonds[todo] = _draw_skeletons(model, n_atoms[todo], generator, batch_size)
-        todo = todo[~is_connected(bonds[todo], n_atoms[todo])]
-    for r in todo: join_components(bonds[r], int(n_atoms[r]))
-    stats['repaired'] = len(todo)
-    stats['valence_excess'] = float((bonds.astype(np.int64).sum(2) > 4).any(1).mean())
+        todo = todo[~skeleton_ok(bonds[todo], n_atoms[todo], feasible)]
+    broken = todo[~is_connected(bonds[todo], n_atoms[todo])]
+    for r in broken: join_components(bonds[r], int(n_atoms[r]))
+    stats['repaired'] = len(broken)
+    if feasible != 'connected': stats['infeasible'] = int(over_valent(bonds, feasible).sum())   # kept after max_rounds
+    stats['valence_excess'] = float(over_valent(bonds).mean())
     return bonds, stats
 
 # %% ../../nbs/50_skeleton.ipynb #a455fbcd
