@@ -1,13 +1,15 @@
 """Skeleton statistics of a trained skeleton generator against its sampling temperature, and the data row.
 
-  python bench/skeleton_novelty.py --ckpt runs/skeleton-qm9/last.ckpt --taus 1 1.5 2 3 [--n 1000] [--reps 3] [--out FILE.json]
+  python bench/skeleton_novelty.py --ckpt runs/skeleton-qm9/last.ckpt --taus 1 1.5 2 3 [--feasible degree] [--n 1000] [--reps 3] [--out FILE.json]
 
 For each temperature tau: `reps` x `n` skeletons with the atom counts of training templates
 (`choose_templates(len(train), n, seed=2017, rep=r)`) and noise `torch.Generator().manual_seed(2017 + r)` (the seeds of
 `ming sample`), drawn by `generate_skeletons` (disconnected ones re-drawn); then the share connected at the first draw,
 re-drawn, over-valent (an atom's bond-order sum > 4), novel against the training split's skeletons (binary, and with
-bond orders), distinct, and CPU seconds; mean ± std over the repetitions. The data row: the same keys of the test split
-against the training split. Set OMP_NUM_THREADS=1 for comparable CPU seconds.
+bond orders), distinct, novel among the skeletons with no atom of more than 4 neighbours (`novel_deg4`: what a labelling
+that generates bond orders can make valid) and among those with no bond-order sum above 4 (`novel_val4`), and CPU
+seconds; mean ± std over the repetitions. `--feasible degree|valence` re-draws the skeletons that fail that test. The
+data row: the same keys of the test split against the training split. Set OMP_NUM_THREADS=1 for comparable CPU seconds.
 """
 import argparse, json, time
 import numpy as np, torch
@@ -20,11 +22,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--ckpt', required=True); ap.add_argument('--taus', type=float, nargs='+', default=[1.])
     ap.add_argument('--n', type=int, default=1000); ap.add_argument('--reps', type=int, default=3); ap.add_argument('--out', default=None)
+    ap.add_argument('--feasible', default='connected', choices=('connected', 'degree', 'valence'))
     a = ap.parse_args()
     from ming.checkpoint import load_model
     from ming.graphs import load_graphs
     from ming.templates import choose_templates
-    from ming.models.skeleton import generate_skeletons, skeleton_keys
+    from ming.models.skeleton import generate_skeletons, skeleton_keys, over_valent
     model = load_model(a.ckpt, 'cpu', kind='skeleton')[0]
     train, test = (load_graphs(model.cfg.dataset, s, progress=False) for s in ('train', 'test'))
     keys = {o: set(skeleton_keys(train.bonds, train.n_atoms, o)) for o in (False, True)}
@@ -36,7 +39,7 @@ def main():
               f'{100 * out["data"][f"novel_{name}"]:.2f} %; {len(set(k)):,} distinct, {len(set(k) - keys[o]):,} of them new '
               f'(the training split has {len(keys[o]):,})', flush=True)
     for tau in a.taus:
-        m = load_model(a.ckpt, 'cpu', kind='skeleton', options=dict(temperature=tau))[0]
+        m = load_model(a.ckpt, 'cpu', kind='skeleton', options=dict(temperature=tau, feasible=a.feasible))[0]
         rs = []
         for r in range(a.reps):
             n = np.asarray(train.n_atoms[choose_templates(len(train), a.n, seed=2017, rep=r)], np.int64)
@@ -44,11 +47,15 @@ def main():
             b, st = generate_skeletons(m, n, torch.Generator().manual_seed(2017 + r))
             secs = time.process_time() - t0
             kb, ko = skeleton_keys(b, n, False), skeleton_keys(b, n, True)
+            new = np.array([k not in keys[False] for k in kb])
+            d4, v4 = ~over_valent(b, 'degree'), ~over_valent(b, 'valence')
             rs.append(dict(connected_first=st['connected_first'], redrawn=st['drawn'] - st['n'], valence_excess=st['valence_excess'],
-                           novel_binary=np.mean([k not in keys[False] for k in kb]), novel_orders=np.mean([k not in keys[True] for k in ko]),
+                           novel_binary=new.mean(), novel_orders=np.mean([k not in keys[True] for k in ko]),
+                           deg4=d4.mean(), novel_deg4=new[d4].mean() if d4.any() else np.nan,
+                           val4=v4.mean(), novel_val4=new[v4].mean() if v4.any() else np.nan,
                            unique_binary=len(set(kb)) / len(kb), unique_orders=len(set(ko)) / len(ko), cpu_s=secs))
         out[str(tau)] = row = stats_row(rs)
-        print(f'tau {tau}: ' + ', '.join(f'{k} {v[0]:.1f} ± {v[1]:.1f}' if k in ('redrawn', 'cpu_s') else
+        print(f'tau {tau} ({a.feasible}): ' + ', '.join(f'{k} {v[0]:.1f} ± {v[1]:.1f}' if k in ('redrawn', 'cpu_s') else
                                          f'{k} {100 * v[0]:.1f} ± {100 * v[1]:.1f} %' for k, v in row.items()), flush=True)
     if a.out:
         with open(a.out, 'w') as f: json.dump(out, f, indent=1)
