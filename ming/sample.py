@@ -75,6 +75,9 @@ def sample_checkpoint(ckpt, n:int, reps:int=1, seed:int=2017, batch_size:int=100
     if n <= 0 or reps <= 0: raise MingError(f"--n and --reps must be positive (got n={n}, reps={reps}).")
     check_domain(domain, skeleton_ckpt)
     model, tcfg = load_model(ckpt, device, options=options)
+    if getattr(model.cfg, 'feasible', 'connected') != 'connected':
+        raise MingError("feasible= re-draws generated domains: use it with --domain generated --skeleton-options feasible=...; "
+                        "sampling a skeleton checkpoint itself gives the chain's raw skeletons.")
     if skeleton_options and domain != 'generated': raise MingError("--skeleton-options needs --domain generated.")
     skel = load_model(skeleton_ckpt, device, kind='skeleton', options=skeleton_options)[0] if domain == 'generated' else None
     pool = load_graphs(tcfg['dataset'], 'train', data_dir, seed=tcfg['seed'], progress=progress)

@@ -128,6 +128,7 @@ def test_skeleton_feasible(runs, tmp_path):
     assert 'degree-feasible at the first draw' in o and len(pd.read_csv(out)) == 8
     clean_error('sample', '--ckpt', runs / 'mb' / 'last.ckpt', '--domain', 'generated', '--skeleton-ckpt', ck,
                 '--skeleton-options', 'feasible=planar', '--n', 4, '--quiet', words=['Unknown feasible'])
+    clean_error('sample', '--ckpt', ck, '--options', 'feasible=degree', '--n', 4, '--quiet', words=['use it with --domain generated'])
 
 
 def test_ming_sample_steps(runs, tmp_path):
