@@ -116,10 +116,12 @@ def test_skeleton_feasible(runs, tmp_path):
     train = load_graphs('qm9', 'train', progress=False)
     n = train.n_atoms[choose_templates(len(train), 64, seed=3, rep=0)]
     ck = runs / 'sk' / 'last.ckpt'
+    plain = generated_domains(load_model(ck, 'cpu', kind='skeleton')[0], n, 'qm9', torch.Generator().manual_seed(0))[0]
     for f in ('degree', 'valence'):
         m = load_model(ck, 'cpu', kind='skeleton', options=dict(feasible=f))[0]
         pool, _, st = generated_domains(m, n, 'qm9', torch.Generator().manual_seed(0))
         assert st['feasible'] == f and st['infeasible'] == int(over_valent(pool.bonds, f).sum())
+        assert st['infeasible'] < int(over_valent(plain.bonds, f).sum()) and st['drawn'] > len(n)   # re-drawing removed some
         assert is_connected(pool.bonds, pool.n_atoms).all()
     out = tmp_path / 'feasible.csv'
     rc, o, e = run_cli('sample', '--ckpt', runs / 'mb' / 'last.ckpt', '--n', 8, '--domain', 'generated', '--skeleton-ckpt', ck,

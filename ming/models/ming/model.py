@@ -149,7 +149,7 @@ def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
     if (laplacian or 'weighted') not in LAPLACIANS:
         raise MingError(f"Unknown laplacian {laplacian!r}; use 'weighted' (bond-order weights, the paper's) or 'binary' (the skeleton only).")
     spectral = SpectralConfig(k=inr.k, weighted=(laplacian or 'weighted') == 'weighted')
-    diffusion = diffusion_config(base, **{k: v for k, v in dict(x0_param=x0_param, sample_steps=sample_steps).items() if v})
+    diffusion = diffusion_config(base, **{k: v for k, v in dict(x0_param=x0_param, sample_steps=sample_steps).items() if v is not None})
     return MingConfig(dataset, inr, em_config(base), diffusion, layout or lay, spectral)
 
 # %% ../../../nbs/14_ming_model.ipynb #b615a33a
