@@ -22,7 +22,8 @@ def runs(tmp_path_factory):
     "Tiny runs of the skeleton generator, MING on binary coordinates, ModFlow and the graph SDE."
     d = tmp_path_factory.mktemp('domains')
     for name, args in (('sk', ['--model', 'skeleton']), ('mb', ['--model', 'ming', '--options', 'laplacian=binary']),
-                       ('mf', ['--model', 'modflow']), ('gs', ['--model', 'graph_sde'])):
+                       ('mf', ['--model', 'modflow']), ('gs', ['--model', 'graph_sde']),
+                       ('mm', ['--model', 'ming', '--options', 'laplacian=binary,mixing=node'])):
         rc, out, err = run_cli('train', *args, '--preset', 'tiny', '--out', d / name, '--quiet', '--device', 'cpu')
         assert rc == 0, err[-2000:]
     return d
@@ -144,3 +145,20 @@ def test_ming_sample_steps(runs, tmp_path):
     assert rc == 0, e[-2000:]
     assert len(pd.read_csv(out)) == 8
     clean_error('sample', '--ckpt', ck, '--options', 'sample_steps=500', '--n', 4, '--quiet', words=['sample_steps must be between 1 and T-1'])
+
+
+def test_ming_with_cross_pair_mixing(runs, tmp_path):
+    "MING with mixing='node' trains, keeps the option in its checkpoint, samples on generated domains, and refuses to drop it at sampling."
+    ck = runs / 'mm' / 'last.ckpt'
+    m = load_model(ck, 'cpu')[0]
+    assert m.cfg.inr.mixing == 'node' and m.net.theta.mix is not None and m.net.psi.mix is None
+    assert any(mx.linear.weight.abs().sum() > 0 for mx in m.net.theta.mix)      # the mixers were trained
+    out = tmp_path / 'mix.csv'
+    rc, o, e = run_cli('sample', '--ckpt', ck, '--n', 12, '--domain', 'generated', '--skeleton-ckpt', runs / 'sk' / 'last.ckpt',
+                       '--options', 'x0_param=probs,sample_steps=4', '--out', out, '--quiet', '--device', 'cpu')
+    assert rc == 0, e[-2000:]
+    df = pd.read_csv(out)
+    assert len(df) == 12 and set(df['domain']) == {'generated'}
+    clean_error('sample', '--ckpt', ck, '--options', 'mixing=none', '--n', 4, '--quiet', words=['change the trained network'])
+    clean_error('train', '--preset', 'tiny', '--options', 'mixing=edge', '--out', tmp_path / 'bad', '--quiet',
+                words=["Unknown mixing 'edge'"])

@@ -105,12 +105,13 @@ def ming_losses(model,        # a TwinINR: .psi and .theta
                 y_t,          # (..., C) noisy values
                 mask,         # (...) pair mask (bool or float weight)
                 cfg:EMConfig=EMConfig(),  # E-step settings
-                mult=None):   # (...) dense entries each row stands for (packed triangle: 2 off the diagonal); None = 1
+                mult=None,    # (...) dense entries each row stands for (packed triangle: 2 off the diagonal); None = 1
+                pool=None):   # the node pool of the pairs' layout, for a θ that mixes across pairs (`ming.models.ming.inr`)
     "E-step then the M-step loss CE(θ) + MSE(ψ); returns `(loss, logs)`."
     s = make_input(x, t_frac, mask)                          # (..., k+1)
     z = infer_latents(model.psi, s, y_t, mask, cfg.steps, cfg.lr, cfg.reg_z, cfg.reg, mult)   # (..., d_z), detached
     w = mask if mult is None else mask * mult                # M-step weights: each row counts as its dense entries
-    ce = masked_ce(model.theta(s, z), y0, w)
+    ce = masked_ce(model.theta(s, z, pool), y0, w)
     mse = masked_mse(model.psi(s, z), y_t, w)
     loss = ce + mse
     return loss, {'loss': loss.detach(), 'ce': ce.detach(), 'mse': mse.detach()}

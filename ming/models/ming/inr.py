@@ -14,8 +14,8 @@ from fastcore.basics import patch
 from ...core import MingError, update_config, preset_of
 
 # %% auto #0
-__all__ = ['INR_PRESETS', 'Sine', 'SynthesizerLayer', 'ModulatorLayer', 'ModulatedSiren', 'INRConfig', 'inr_config', 'TwinINR',
-           'n_params']
+__all__ = ['MIXINGS', 'INR_PRESETS', 'Sine', 'SynthesizerLayer', 'ModulatorLayer', 'dense_node_pool', 'packed_node_pool',
+           'NodeMixer', 'ModulatedSiren', 'INRConfig', 'inr_config', 'TwinINR', 'n_params']
 
 # %% ../../../nbs/11_ming_inr.ipynb #a0bc2157
 class Sine(nn.Module):
@@ -39,6 +39,42 @@ class ModulatorLayer(nn.Module):
         self.linear, self.act, self.norm = nn.Linear(dim_in, dim_out), nn.ReLU(), nn.LayerNorm(dim_out)
     def forward(self, m): return self.norm(self.act(self.linear(m)))   # (..., dim_in) -> (..., dim_out)
 
+# %% ../../../nbs/11_ming_inr.ipynb #d3310467
+def dense_node_pool(mask):   # (bs, n, n) bool pair mask
+    "The pool of the dense layout: $h$ (bs, n, n, H) -> $(\\bar h_i, \\bar h_j)$, each (bs, n, n, H)."
+    w = mask[..., None]                                               # (bs, n, n, 1)
+    cnt = 2 * mask.sum(2).clamp(min=1)[..., None]                     # (bs, n, 1): 2n per real atom
+    def pool(h):
+        hw = h * w.to(h.dtype)
+        node = (hw.sum(2) + hw.sum(1)) / cnt.to(h.dtype)              # (bs, n, H)
+        return node[:, :, None].expand_as(h), node[:, None, :].expand_as(h)
+    return pool
+
+def packed_node_pool(b, i, j,          # (P,) molecule, first and second atom of each row
+                     bs:int, n:int,    # molecules and padded atoms per molecule
+                     triangle:bool=True):  # rows are the upper triangle (each off-diagonal row stands for two pairs)
+    "The pool of the packed layout: $h$ (P, H) -> $(\\bar h_i, \\bar h_j)$, each (P, H)."
+    u, v = b * n + i, b * n + j                                       # (P,) flat node ids
+    sel = (i != j) if triangle else torch.ones_like(i, dtype=torch.bool)
+    vs = v[sel]
+    cnt = torch.zeros(bs * n, device=b.device).index_add_(0, u, torch.ones_like(u, dtype=torch.float)) \
+                                               .index_add_(0, vs, torch.ones_like(vs, dtype=torch.float))
+    cnt = cnt.clamp(min=1)[:, None]                                   # (bs*n, 1)
+    def pool(h):
+        node = h.new_zeros(bs * n, h.shape[-1]).index_add_(0, u, h).index_add_(0, vs, h[sel]) / cnt.to(h.dtype)
+        return node[u], node[v]                                       # (P, H) each
+    return pool
+
+class NodeMixer(nn.Module):
+    "$h_{ij} \\leftarrow h_{ij} + W[\\bar h_i+\\bar h_j, \\bar h_i\\odot\\bar h_j] + b$, zero at initialisation."
+    def __init__(self, dim:int):
+        super().__init__()
+        self.linear = nn.Linear(2 * dim, dim)
+        nn.init.zeros_(self.linear.weight); nn.init.zeros_(self.linear.bias)
+    def forward(self, h, pool):                                       # h (..., H)
+        hi, hj = pool(h)                                              # (..., H) each
+        return h + self.linear(torch.cat([hi + hj, hi * hj], -1))     # (..., H)
+
 # %% ../../../nbs/11_ming_inr.ipynb #1ed0a44f
 class ModulatedSiren(nn.Module):
     "The modulated sine MLP of MING: $L$ linear layers on the synthesizer stream, $L-1$ on the modulator stream."
@@ -47,7 +83,8 @@ class ModulatedSiren(nn.Module):
                  dim_hidden:int,     # H: hidden width
                  dim_out:int,        # C: output channels
                  n_layers:int,       # L: linear layers in total (>= 2)
-                 w0:float=1.):       # sine frequency
+                 w0:float=1.,        # sine frequency
+                 mixing:bool=False): # a `NodeMixer` after every block (cross-pair mixing)
         super().__init__()
         if n_layers < 2: raise MingError(f"ModulatedSiren needs n_layers >= 2, got {n_layers}.")
         self.skip = math.ceil(n_layers / 2)                 # index of the synthesizer layer that also receives s
@@ -57,24 +94,31 @@ class ModulatedSiren(nn.Module):
         self.synth = nn.ModuleList([SynthesizerLayer(din(l), H, w0) for l in range(n_layers - 1)])
         self.mod = nn.ModuleList([ModulatorLayer(dim_z if l == 0 else H + dim_z, H) for l in range(n_layers - 1)])
         self.out = nn.Linear(din(n_layers - 1), dim_out)
+        self.mix = nn.ModuleList([NodeMixer(H) for _ in range(n_layers - 1)]) if mixing else None
         with torch.no_grad():                              # geometric init of the final layer
             self.out.weight.normal_(math.sqrt(math.pi) / math.sqrt(self.out.in_features), 1e-5)
             self.out.bias.fill_(-1.)
 
 # %% ../../../nbs/11_ming_inr.ipynb #f4df6aee
 @patch
-def forward(self:ModulatedSiren, s, z):
-    "`s` (..., k+1), `z` (..., d_z) -> (..., C)."
+def forward(self:ModulatedSiren, s, z, pool=None):
+    "`s` (..., k+1), `z` (..., d_z) -> (..., C); `pool` (a node pool of the pairs' layout) is needed with mixing."
+    if self.mix is not None and pool is None:
+        raise MingError("This network mixes across pairs (mixing='node') and needs the node pool of its pairs' layout "
+                        "(dense_node_pool or packed_node_pool).")
     h, m = s, z
     for l, (synth, mod) in enumerate(zip(self.synth, self.mod)):
         if l == self.skip: h = torch.cat([h, s], -1)      # (..., H+k+1)
         mh = mod(m)                                        # (..., H)
         h = synth(h) * mh                                  # (..., H)
+        if self.mix is not None: h = self.mix[l](h, pool)  # (..., H) cross-pair mixing
         m = torch.cat([mh, z], -1)                         # (..., H+d_z)
     if self.skip == len(self.synth): h = torch.cat([h, s], -1)
     return self.out(h)                                     # (..., C)
 
 # %% ../../../nbs/11_ming_inr.ipynb #ad76a210
+MIXINGS = ('none', 'node')
+
 @dataclass(frozen=True)
 class INRConfig:
     "Architecture of one MING network (ψ and θ share it)."
@@ -84,6 +128,11 @@ class INRConfig:
     L: int = 8           # linear layers in total per network
     C: int = 8           # output channels (bond classes + atom types)
     w0: float = 1.       # sine frequency (the reference uses 1)
+    mixing: str = 'none' # 'none' (reference: pointwise) or 'node' (θ mixes across pairs, see above)
+
+    def __post_init__(self):
+        if self.mixing not in MIXINGS:
+            raise MingError(f"Unknown mixing {self.mixing!r}; use 'none' (the reference's pointwise θ) or 'node' (edge-node-edge mixing in θ).")
 
 INR_PRESETS = {
     'qm9':      INRConfig(k=7,  d_z=64, H=256, L=8, C=8),
@@ -102,11 +151,11 @@ class TwinINR(nn.Module):
     def __init__(self, cfg:INRConfig):
         super().__init__()
         self.cfg = cfg
-        make = lambda: ModulatedSiren(cfg.k + 1, cfg.d_z, cfg.H, cfg.C, cfg.L, cfg.w0)
-        self.psi, self.theta = make(), make()
-    def forward(self, s, z):
+        make = lambda mix: ModulatedSiren(cfg.k + 1, cfg.d_z, cfg.H, cfg.C, cfg.L, cfg.w0, mix)
+        self.psi, self.theta = make(False), make(cfg.mixing == 'node')   # ψ stays pointwise: the E-step is per pair
+    def forward(self, s, z, pool=None):
         "Both outputs: ψ(s,z), θ(s,z), each (..., C)."
-        return self.psi(s, z), self.theta(s, z)
+        return self.psi(s, z), self.theta(s, z, pool)
 
 def n_params(m:nn.Module) -> int:
     "Number of parameters of `m`."

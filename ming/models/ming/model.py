@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from ...core import MingError, update_config, get_vocab, preset_of
 from ...spectral import SpectralConfig, spectral_config
 from ..base import GraphModel, ModelConfig
-from .inr import TwinINR, INRConfig, inr_config, INR_PRESETS
+from .inr import TwinINR, INRConfig, inr_config, INR_PRESETS, dense_node_pool, packed_node_pool
 from .em import EMConfig, em_config, infer_latents, make_input, ming_losses
 from .diffusion import Diffusion, DiffusionConfig, diffusion_config, symmetrize, mirror_upper
 from .pairs import pack_pairs, unpack, decode_y, collate
@@ -39,6 +39,7 @@ class Pairs:
     mask: torch.Tensor              # (...) bool pair mask
     mult: torch.Tensor|None = None  # (...) dense entries each row stands for (packed: 2 off the diagonal); None = dense
     packed: object = None           # the `Packed` rows (to unpack states), None = dense
+    pool: object = None             # the node pool of this layout (for a θ that mixes across pairs)
 
     def sym(self, y): return y if self.packed is not None else symmetrize(y)    # (..., C)
     def noise(self, e, symmetric_noise:bool):
@@ -47,11 +48,12 @@ class Pairs:
         return e if symmetric_noise or self.mult is None else e * self.mult.to(e.dtype).rsqrt()[..., None]
     def dense(self, v): return v if self.packed is None else unpack(v, self.packed)   # (bs, n, n, C)
 
-def dense_pairs(x, mask) -> Pairs: return Pairs(x, mask)
+def dense_pairs(x, mask) -> Pairs: return Pairs(x, mask, pool=dense_node_pool(mask))
 def packed_pairs(batch) -> Pairs:
     "The real unordered pairs of a dense batch (upper triangle with the diagonal)."
     p = pack_pairs(batch)
-    return Pairs(p.x, torch.ones(len(p), dtype=torch.bool, device=p.x.device), p.weight, p)
+    return Pairs(p.x, torch.ones(len(p), dtype=torch.bool, device=p.x.device), p.weight, p,
+                 packed_node_pool(p.b, p.i, p.j, p.bs, p.n, p.triangle))
 
 # %% ../../../nbs/14_ming_model.ipynb #ffa662e2
 class MingDenoiser:
@@ -61,7 +63,7 @@ class MingDenoiser:
         p, em = self.p, self.em
         s = make_input(p.x, t / self.T, p.mask)                                 # (..., k+1)
         z = infer_latents(self.net.psi, s, y, p.mask, em.steps, em.lr, em.reg_z, em.reg, p.mult)   # (..., d_z)
-        return self.net.theta(s, z)                                             # (..., C), bf16 under autocast
+        return self.net.theta(s, z, p.pool)                                            # (..., C), bf16 under autocast
 
 @torch.no_grad()
 def ddpm_steps(denoiser,             # callable (y, t) -> logits of the clean classes
@@ -140,12 +142,13 @@ def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
                 laplacian:str|None=None,   # 'weighted' (bond orders, the paper's) or 'binary' (the skeleton only)
                 x0_param:str|None=None,    # how θ's output enters the posterior: 'logits' (reference) or 'probs'
                 sample_steps:int|None=None,   # reverse steps of the sampler (None: T-1, the reference)
+                mixing:str|None=None,      # 'none' (reference: pointwise θ) or 'node' (θ mixes across pairs)
                ) -> MingConfig:
     "The configuration `preset` (released: 'qm9', 'zinc250k', 'moses'; 'tiny', 'qm9-cpu'), with the given overrides."
     base, over, lay = preset_of(MING_PRESETS, preset, 'MING preset')
     dataset = dataset or (base if base != 'tiny' else 'qm9')
     v = get_vocab(dataset)
-    inr = update_config(inr_config(base, k=v.k, C=v.C), **{**over, **{k: x for k, x in dict(H=hidden, d_z=d_z, L=layers).items() if x}})
+    inr = update_config(inr_config(base, k=v.k, C=v.C), **{**over, **{k: x for k, x in dict(H=hidden, d_z=d_z, L=layers, mixing=mixing).items() if x}})
     if (laplacian or 'weighted') not in LAPLACIANS:
         raise MingError(f"Unknown laplacian {laplacian!r}; use 'weighted' (bond-order weights, the paper's) or 'binary' (the skeleton only).")
     spectral = SpectralConfig(k=inr.k, weighted=(laplacian or 'weighted') == 'weighted')
@@ -157,7 +160,7 @@ class MingModel(GraphModel):
     "MING behind `ming`'s model interface: TwinINR + E-step + diffusion on the pairs of template molecules."
     kind, name = 'ming', 'MING'
     config_class = MingConfig
-    options = ('layout', 'hidden', 'd_z', 'layers', 'laplacian', 'x0_param', 'sample_steps')
+    options = ('layout', 'hidden', 'd_z', 'layers', 'laplacian', 'x0_param', 'sample_steps', 'mixing')
     cpu_presets = {'qm9': 'qm9-laptop'}
     train_presets = {  # the released training settings, and two for small budgets (TrainConfig fields)
         'qm9':      dict(dataset='qm9', batch_size=256, lr=1e-4, val_every=10, val_metric='fcd'),
@@ -222,7 +225,7 @@ def loss(self:MingModel, batch, noise:dict|None=None, generator=None):
         if e is None: e = self.diffusion.noise(y0, generator)
         y_t = self.diffusion.q_sample(y0, t, e) * mask[..., None].to(y0.dtype)
         t_frac = (t.to(y0.dtype) / self.diffusion.T)[:, None, None]    # (bs, 1, 1)
-        loss, logs = ming_losses(self.net, batch.x, t_frac, y0, y_t, mask, self.cfg.em)
+        loss, logs = ming_losses(self.net, batch.x, t_frac, y0, y_t, mask, self.cfg.em, pool=dense_node_pool(mask))
     return loss, logs, float(mask.sum())
 
 @patch
@@ -232,7 +235,7 @@ def _packed_loss(self:MingModel, batch, t, noise=None, generator=None):
     e = pk.take(noise) if noise is not None else torch.randn(pk.y0.shape, generator=generator, device=pk.y0.device, dtype=pk.y0.dtype)
     tp = t[pk.b]                                                       # (P,) each pair's molecule's time
     y_t = self.diffusion.q_sample(pk.y0, tp, e)                        # (P, C)
-    return ming_losses(self.net, p.x, tp.to(p.x.dtype) / self.diffusion.T, pk.y0, y_t, p.mask, self.cfg.em, p.mult)
+    return ming_losses(self.net, p.x, tp.to(p.x.dtype) / self.diffusion.T, pk.y0, y_t, p.mask, self.cfg.em, p.mult, p.pool)
 
 # %% ../../../nbs/14_ming_model.ipynb #ec9badda
 @patch

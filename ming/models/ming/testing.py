@@ -29,7 +29,7 @@ def synthetic(sizes=(4, 5, 3), n=None, k=7, C=8, E=4, seed=0, dtype=torch.float3
 class Oracle(nn.Module):
     "A 'denoiser' that ignores its inputs and returns fixed values."
     def __init__(self, out): super().__init__(); self.out_ = out
-    def forward(self, s, z): return self.out_
+    def forward(self, s, z, pool=None): return self.out_
 
 def coupled(batch, model, draws):
     "`noise_fn`s that feed the dense chain `draws` and the packed chain the same noise, packed."
