@@ -439,7 +439,11 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
                     val_samples=val_samples, subset=subset, log_every=log_every, hidden=hidden, d_z=d_z, layers=layers)
     check_nonnegative(seed=seed, val_every=val_every, warmup=warmup, lr_min=lr_min, ema=ema)
     out = Path(out or f"runs/{'' if model == 'ming' else model + '-'}{dataset}-{preset or dataset}")
-    opts = model_class(model).check_options(dict(layout=layout, hidden=hidden, d_z=d_z, layers=layers, **parse_options(options)))
+    flags, extra = dict(layout=layout, hidden=hidden, d_z=d_z, layers=layers), parse_options(options)
+    for k in sorted(set(flags) & set(extra)):   # a flag given twice, once as --options: the same value or an error
+        if flags[k] is not None and flags[k] != extra[k]:
+            raise MingError(f"--{k.replace('_', '-')} {flags[k]} and --options {k}={extra[k]} disagree; give it once.")
+    opts = model_class(model).check_options({**flags, **{k: v for k, v in extra.items() if v is not None}})
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                  val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, log_every=log_every,
                  device=device, precision=precision, schedule=schedule, warmup=warmup, lr_min=lr_min, ema=ema)
