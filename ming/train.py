@@ -24,7 +24,7 @@ from .metrics import canonical_list, cached_arrays, vun_gdss, fcd
 
 # %% auto #0
 __all__ = ['TrainConfig', 'model_config', 'train_config', 'TrainData', 'load_train_data', 'Dist', 'init_distributed', 'Trainer',
-           'train', 'train_cli']
+           'cosine_lr', 'train', 'train_cli']
 
 # %% ../nbs/42_trainer.ipynb #dfb30bce
 @dataclass(frozen=True)
@@ -201,8 +201,12 @@ def load_state_dict(self:Trainer, ck:dict):
     if self.cfg.ema: self.ema = {k: v.to(self.device) for k, v in ck['ema'].items()}
 
 # %% ../nbs/42_trainer.ipynb #1a369572
+def cosine_lr(lr:float, lr_min:float, f:float, warm:float=1.) -> float:
+    "The cosine schedule at fraction `f` of its steps: $\\eta\\,w\\,(m + (1-m)\\,\\tfrac12(1+\\cos \\pi f))$, $m$ = `lr_min`, $w$ the warm-up factor."
+    return lr * warm * (lr_min + (1 - lr_min) * 0.5 * (1 + math.cos(math.pi * min(f, 1.))))
+
 def _check_compatible(ck:dict, cfg:TrainConfig, path):
-    "Refuse to resume `ck` under a config that changes the model or the data order."
+    "Refuse to resume `ck` under a config that changes the model, the data order, the optimiser or its learning-rate curve."
     if ck.get('kind') != cfg.model:
         raise MingError(f"Cannot resume from {path}: it holds a {ck.get('kind')!r} model, not a {model_class(cfg.model).name} model "
                         f"(--model {cfg.model}). Resume with --model {ck.get('kind')}, or start a new run in another --out folder.")
@@ -212,6 +216,19 @@ def _check_compatible(ck:dict, cfg:TrainConfig, path):
         if old.get(k) != new.get(k):
             raise MingError(f"Cannot resume from {path}: it was trained with {k}={old.get(k)!r}, this run has {k}={new.get(k)!r}. "
                             "Resume with the same settings, or start a new run in another --out folder.")
+    dflt = asdict(TrainConfig())                      # checkpoints older than a field were trained with its default
+    for k in ('optimizer', 'lr', 'weight_decay', 'schedule', 'warmup', 'lr_min', 'plateau_factor', 'plateau_patience', 'plateau_on', 'ema'):
+        if old.get(k, dflt[k]) != new[k]:
+            raise MingError(f"Cannot resume from {path}: it was trained with {k}={old.get(k, dflt[k])!r}, this run has {k}={new[k]!r}; "
+                            "the optimiser and its learning-rate curve are part of the run (a resumed run keeps the optimiser's "
+                            "state). Resume with the same settings, or start a new run in another --out folder.")
+    n0, n1 = old.get('max_steps', 0), cfg.max_steps
+    if cfg.schedule == 'cosine' and n0 != n1:          # the cosine curve is drawn over max_steps: another one is another curve
+        s = ck['step']; a, b = (cosine_lr(cfg.lr, cfg.lr_min, s / n) for n in (n0, n1))
+        raise MingError(f"Cannot resume from {path} with max_steps={n1}: its cosine schedule decays over max_steps={n0}, so at "
+                        f"step {s} the learning rate would jump from {a:.3g} to {b:.3g}, a warm restart, not the run a fresh "
+                        f"--max-steps {n1} trains. Resume with --max-steps {n0} (--time-budget stops it earlier), or start a "
+                        "new run in another --out folder.")
 
 @patch(cls_method=True)
 def resume(cls:Trainer, out, cfg:TrainConfig|None=None, data=None, ckpt:str='last.ckpt'):
@@ -266,8 +283,7 @@ def lr_at(self:Trainer, step:int) -> float|None:
     cfg = self.cfg
     warm = min(1., (step + 1) / cfg.warmup) if cfg.warmup else 1.
     if cfg.schedule == 'cosine':
-        f = min(step / cfg.max_steps, 1.)
-        return cfg.lr * warm * (cfg.lr_min + (1 - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * f)))
+        return cosine_lr(cfg.lr, cfg.lr_min, step / cfg.max_steps, warm)
     if step < cfg.warmup: return cfg.lr * warm
     return cfg.lr if cfg.warmup and step == cfg.warmup else None
 
@@ -306,7 +322,7 @@ def fit(self:Trainer):
     if self.dist.main: (self.out / 'config.json').write_text(json.dumps(dict(kind=self.model.kind, train=asdict(cfg), model=self.model_cfg.to_dict()), indent=1))
     bar = tqdm(total=cfg.epochs * self.batches_per_epoch, initial=self.epoch * self.batches_per_epoch + self.pos,
                disable=not cfg.progress, desc='training')
-    t0 = time.time() - self.elapsed; self.stop_reason = None
+    t0 = time.time() - self.elapsed; self.stop_reason = self._stop_reason()   # resumed at its limit: no step more
     with _catch_signals(self):
         while self.epoch < cfg.epochs and self.stop_reason is None:
             perm = np.random.default_rng([cfg.seed, self.epoch]).permutation(n)
