@@ -201,10 +201,6 @@ def load_state_dict(self:Trainer, ck:dict):
     if self.cfg.ema: self.ema = {k: v.to(self.device) for k, v in ck['ema'].items()}
 
 # %% ../nbs/42_trainer.ipynb #1a369572
-def cosine_lr(lr:float, lr_min:float, f:float, warm:float=1.) -> float:
-    "The cosine schedule at fraction `f` of its steps: $\\eta\\,w\\,(m + (1-m)\\,\\tfrac12(1+\\cos \\pi f))$, $m$ = `lr_min`, $w$ the warm-up factor."
-    return lr * warm * (lr_min + (1 - lr_min) * 0.5 * (1 + math.cos(math.pi * min(f, 1.))))
-
 def _check_compatible(ck:dict, cfg:TrainConfig, path):
     "Refuse to resume `ck` under a config that changes the model, the data order, the optimiser or its learning-rate curve."
     if ck.get('kind') != cfg.model:
@@ -277,6 +273,10 @@ def train_step(self:Trainer, rows) -> dict:
     return logs
 
 # %% ../nbs/42_trainer.ipynb #16ce6a58
+def cosine_lr(lr:float, lr_min:float, f:float, warm:float=1.) -> float:
+    "The cosine schedule at fraction `f` of its steps: $\\eta\\,w\\,(m + (1-m)\\,\\tfrac12(1+\\cos \\pi f))$, $m$ = `lr_min`, $w$ the warm-up factor."
+    return lr * warm * (lr_min + (1 - lr_min) * 0.5 * (1 + math.cos(math.pi * min(f, 1.))))
+
 @patch
 def lr_at(self:Trainer, step:int) -> float|None:
     "The learning rate of optimiser step `step` (0-based) under warm-up / cosine; None = leave it to the plateau scheduler."
@@ -467,9 +467,6 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
         base = TrainConfig(**load_checkpoint(out / 'last.ckpt')['train_cfg'])
         if model != base.model:
             raise MingError(f"{out} holds a {base.model!r} run; resume it with --model {base.model}, or start a new run in another --out folder.")
-        if lr is not None and lr != base.lr:
-            raise MingError(f"--lr {lr} differs from the run's lr {base.lr}; a resumed run keeps its optimiser state "
-                            "(and learning rate). Start a new run in another --out folder to change it.")
         cfg = update_config(base, **given, options={**base.options, **opts} if opts else None, progress=False if quiet else None)
     else: cfg = train_config(preset or dataset, model, dataset=dataset, **given, options=opts, progress=False if quiet else None)   # a preset without bars keeps none
     if precision is not None: autocast_for('cpu', precision)
