@@ -16,7 +16,7 @@ def _losses(run): return pd.read_csv(run / 'train_log.csv').set_index('step')['l
 
 def test_two_gloo_processes_match_one(tmp_path):
     one = [sys.executable, '-m', 'ming.cli']
-    two = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '29517', '-m', 'ming.cli']
+    two = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '-m', 'ming.cli']
     _run(one + ARGS + ['--max-steps', '6', '--out', 'single'], tmp_path)
     _run(two + ARGS + ['--max-steps', '6', '--out', 'ddp'], tmp_path)
     a, b = _losses(tmp_path / 'single'), _losses(tmp_path / 'ddp')
