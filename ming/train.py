@@ -320,7 +320,8 @@ def fit(self:Trainer):
     cfg, n = self.cfg, len(self.data.train)
     self.out.mkdir(parents=True, exist_ok=True)
     if self.dist.main: (self.out / 'config.json').write_text(json.dumps(dict(kind=self.model.kind, train=asdict(cfg), model=self.model_cfg.to_dict()), indent=1))
-    bar = tqdm(total=cfg.epochs * self.batches_per_epoch, initial=self.epoch * self.batches_per_epoch + self.pos,
+    total = cfg.epochs * self.batches_per_epoch                                 # the bar counts to the step limit when there is one
+    bar = tqdm(total=min(total, cfg.max_steps) if cfg.max_steps else total, initial=self.epoch * self.batches_per_epoch + self.pos,
                disable=not cfg.progress, desc='training')
     t0 = time.time() - self.elapsed; self.stop_reason = self._stop_reason()   # resumed at its limit: no step more
     with _catch_signals(self):
