@@ -11,9 +11,9 @@
 # Knobs (environment): MING_MIN (minutes of MING training, default 4), MING_STEPS (its step limit: the cosine curve
 # decays over it, so pick it to end inside MING_MIN; default 4000: the pointwise network took 46-53 ms a step at batch
 # 256 on an H100, and mixing costs 1.3x a step on the CPU; the log shows where the run stopped and why), BATCH
-# (default 256), N (molecules per repetition, default 10000), RES (results folder, default runs/gpu-domains). If $OUT is set (the device tool's return folder), the
-# log, the four reports, MING's training log, the two checkpoints (ckpts.tar) and the samples with their reports
-# (samples.tar.gz) are copied there: eight files, each under the tool's 16 MiB.
+# (default 256), N (molecules per repetition, default 10000), RES (results folder, default runs/gpu-domains). If $OUT
+# is set (the device tool's return folder), the log, the four reports, MING's training log, the two checkpoints
+# (ckpts.tar) and the samples with their reports (samples.tar.gz) are copied there: eight files, each under 16 MiB.
 #
 # With the device tool: run(command="bash bench/gpu_generated_domains.sh run", carry=[".whl", ".gpu-data"], timeout_s=600)
 set -euo pipefail
