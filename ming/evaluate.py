@@ -16,7 +16,8 @@ from .core import MingError, atomic_open, quiet_rdkit
 from .data import load_smiles, get_dataset, read_smiles
 from .metrics import (canonical_list, vun_gdss, vun_strict, strict_canonical, fcd, cached_fcd_stats, Moments,
                           nspdk_embedding, nspdk_mmd, property_table, property_distances, template_stats, cached_arrays,
-                          metrics_cache_dir, smiles_key, PROPERTIES, mol_skeleton_key, skeleton_stats)
+                          metrics_cache_dir, smiles_key, PROPERTIES, mol_skeleton_key, skeleton_stats,
+                          skeleton_distances, skeleton_hydrocarbons)
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'Protocol', 'get_protocol', 'read_samples', 'standardise_samples', 'Reference', 'property_table_par',
@@ -190,6 +191,21 @@ class Reference:
         "Skeleton novelty's data row: the share of the test molecules whose skeleton is no training molecule's."
         return skeleton_stats(self.test_skeletons, self.train_skeletons)['skeleton_novel']
 
+    @functools.cached_property
+    def skeleton_fcd(self) -> Moments:
+        "ChemNet moments of the test molecules' skeletons read as saturated hydrocarbons (`ming.metrics.skeleton_hydrocarbons`)."
+        hc = skeleton_hydrocarbons(self.test_skeletons)
+        def get():
+            with _torch_threads(self.n_jobs): return cached_fcd_stats(hc, min_len=self._min_len())
+        return self._stage('skeleton ChemNet moments', 'fcd', hc, get)
+
+    def data_skeleton_distances(self, n:int) -> dict:
+        "The domain distances' data row: the skeletons of `n` training molecules (a fixed random draw) against the test split's."
+        rows = np.random.default_rng(0).choice(len(self.train), min(n, len(self.train)), replace=False)
+        with quiet_rdkit(): keys = [k for part in _pmap(_skeleton_keys, [self.train[i] for i in rows], self.n_jobs) for k in part]
+        with _torch_threads(self.n_jobs), warnings.catch_warnings():
+            warnings.simplefilter('ignore'); return dict(n=len(rows), **skeleton_distances(keys, self.test_skeletons, self.skeleton_fcd))
+
     def prepare(self, protocol:str='gdss'):
         "Obtain now every statistic `protocol` needs (so their progress lines come before the repetitions')."
         if protocol != 'moses': self.train_set, self.fcd, self.nspdk
@@ -301,6 +317,10 @@ def _evaluate_rep(df, ref, protocol, templates, n_jobs, stage):
         with stage('skeleton statistics'):
             keys = [k for part in _pmap(_skeleton_keys, mols, n_jobs) for k in part]
             r.update(skeleton_stats(keys, ref.train_skeletons, list(df['domain_skeleton']) if 'domain_skeleton' in df else None))
+    if 'domain_skeleton' in df:   # generated domains: how far their graphs are from the test molecules' skeletons
+        with stage('domain distances'), _torch_threads(n_jobs), warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            r.update(skeleton_distances(list(df['domain_skeleton']), ref.test_skeletons, ref.skeleton_fcd))
     return r, props, mols
 
 def evaluate_rep(df:pd.DataFrame,     # one repetition's samples (`standardise_samples` columns)
@@ -362,6 +382,7 @@ class Evaluation:
     grid_skipped: int = 0                              # invalid samples before the last of them (not drawn)
     timings: dict = field(default_factory=dict)        # {stage: (wall s, CPU s)}, 'total' included
     data_skeleton_novel: float|None = None             # skeleton novelty of the test split (samples with a domain column)
+    data_skeleton_distances: dict|None = None          # the domain distances of training skeletons (generated domains)
 
     def to_dict(self) -> dict: return {k: v for k, v in asdict(self).items() if k not in ('props', 'ref_props')}
 
@@ -394,6 +415,7 @@ def evaluate(samples,                  # samples file, DataFrame (samples column
         known = set(ref.timings); ref.prepare(protocol)
         data_sk = ref.data_skeleton_novel if 'domain' in df else None   # the skeleton statistics' reference and data row
         stage, groups, reps, props, mols = _Stages(verbose, '  '), _split_reps(df, n_reps), [], [], []
+        data_dist = ref.data_skeleton_distances(len(groups[0])) if 'domain_skeleton' in df else None   # its data row
         for g in groups:
             if verbose: print(f'repetition {int(g["rep"].iloc[0])}: {len(g):,} samples', file=sys.stderr, flush=True)
             r, pt, m = _evaluate_rep(g, ref, p.name, _templates(g, dataset), n_jobs, stage)
@@ -401,7 +423,7 @@ def evaluate(samples,                  # samples file, DataFrame (samples column
     timings = {**{k: v for k, v in ref.timings.items() if k not in known}, **stage.times, 'total': (total.wall, total.cpu)}
     pooled = {k: np.concatenate([pt[k] for pt in props]) for k in PROPERTIES}
     ev = Evaluation(dataset, p.name, source, [len(g) for g in groups], reps, summarise(reps), [], pooled, ref.props,
-                    *_grid(mols), timings, data_sk)
+                    *_grid(mols), timings, data_sk, data_dist)
     ev.notes = _notes(ev)
     if verbose: print(_time_note(timings), file=sys.stderr, flush=True)
     return ev
@@ -444,6 +466,11 @@ def _notes(ev:Evaluation) -> list:
     if ev.data_skeleton_novel is not None:
         notes.append(f'Data row of Skeleton novelty (the same code on the {ev.dataset} test split): '
                      f'{100 * ev.data_skeleton_novel:.2f} % of the test molecules have a skeleton no training molecule has.')
+    if ev.data_skeleton_distances is not None:
+        d = ev.data_skeleton_distances
+        notes.append(f'Data row of the domain distances (the same code on the skeletons of {d["n"]:,} training molecules drawn '
+                     f'at random, against the test split\'s): Domain FCD {d["skeleton_fcd"]:.3f}, cycle TV {d["cycle_tv"]:.3f}, '
+                     f'degree TV {d["degree_tv"]:.3f}.')
     if ev.grid: notes.append(f'molecules.png draws the first {len(ev.grid)} samples valid under {ev.protocol}, in file order, '
                              f'with their canonical SMILES' + (f'; {ev.grid_skipped:,} invalid sample(s) in between '
                              'are skipped.' if ev.grid_skipped else '.'))
@@ -528,6 +555,13 @@ def row_labels(protocol:str) -> dict:
         domain_novel=('Domain novelty (% of generated domains)', 'generated domains (skeletons) that are no training '
                       "molecule's unlabeled graph, % of the generated domains"),
         domain_unique=('Domain uniqueness (% of generated domains)', 'distinct generated domains, % of the generated domains'),
+        skeleton_fcd=('Domain FCD (skeletons as hydrocarbons)', 'Fréchet ChemNet Distance between the generated domains read '
+                      "as saturated hydrocarbons (every atom carbon, every bond single) and the test molecules' skeletons read "
+                      'the same way; lower is better'),
+        cycle_tv=('Domain cycle TV', 'total variation distance between the histograms of independent cycles per graph (0, 1, '
+                  "2, 3, ≥ 4) of the generated domains and of the test molecules' skeletons"),
+        degree_tv=('Domain degree TV', 'total variation distance between the atom-degree histograms (0 to 4, ≥ 5) of the '
+                   "generated domains and of the test molecules' skeletons"),
         n_domains=('generated domains', ''),
         n_with_template=(f'{v} samples with a template molecule', ''),
         n_template_copy=(f'{v} samples identical to their template', ''),
@@ -537,7 +571,7 @@ def row_labels(protocol:str) -> dict:
 _PERCENT = {'valid_wo_corr', 'valid_wo_corr_all', 'valid', 'unique', 'novel', 'vun', 'template_copy', 'skeleton_copy',
             'novel_vs_templates', 'skeleton_novel', 'domain_novel', 'domain_unique', 'Novelty', 'Filters', 'unique@1000', 'unique@10000'}
 _EXTRA_ORDER = ('vun', 'valid', 'valid_wo_corr_all', *(f'w1_{k}' for k in PROPERTIES), 'template_copy', 'skeleton_copy',
-                'novel_vs_templates', 'skeleton_novel', 'domain_novel', 'domain_unique')
+                'novel_vs_templates', 'skeleton_novel', 'domain_novel', 'domain_unique', 'skeleton_fcd', 'cycle_tv', 'degree_tv')
 
 def _fmt(m, s, k, n=2, n_reps=2):
     "`m ± s` (percentages for fractions); the value alone where fewer than 2 repetitions were measured."

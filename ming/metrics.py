@@ -21,7 +21,7 @@ __all__ = ['PROPERTIES', 'to_mol', 'canonical', 'canonical_list', 'vun_gdss', 's
            'metrics_cache_dir', 'smiles_key', 'cached_arrays', 'cached_fcd_stats', 'StableLabel', 'mol_to_nx',
            'nspdk_features', 'nspdk_embedding', 'nspdk_mmd', 'nspdk_mmd_dense', 'mol_properties', 'property_table',
            'property_distances', 'skeleton', 'same_skeleton', 'template_stats', 'skeleton_key', 'mol_skeleton_key',
-           'skeleton_stats']
+           'skeleton_stats', 'skeleton_profile', 'skeleton_hydrocarbons', 'skeleton_distances']
 
 # %% ../nbs/06_metrics.ipynb #1ff0c878
 def _mol(smi):
@@ -373,3 +373,30 @@ def skeleton_stats(keys:list,          # binary skeleton key of each sample's mo
         r.update(n_domains=len(d), domain_novel=_frac(sum(x not in train_keys for x in d), len(d)),
                  domain_unique=_frac(len(set(d)), len(d)))
     return r
+
+# %% ../nbs/06_metrics.ipynb #b675de3f
+def skeleton_profile(keys:list) -> dict:
+    "Histograms (counts) of binary skeleton keys: independent cycles per graph (0..3, ≥4) and atom degrees (0..4, ≥5)."
+    cycles, degrees = np.zeros(5, np.int64), np.zeros(6, np.int64)
+    for k in keys:
+        m = Chem.MolFromSmiles(k, sanitize=False) if isinstance(k, str) and k else None
+        if m is None: continue
+        cycles[min(m.GetNumBonds() - m.GetNumAtoms() + len(Chem.GetMolFrags(m, sanitizeFrags=False)), 4)] += 1
+        for a in m.GetAtoms(): degrees[min(a.GetDegree(), 5)] += 1
+    return dict(cycles=cycles, degrees=degrees)
+
+def skeleton_hydrocarbons(keys:list) -> list:
+    "Each binary skeleton key as the SMILES of its saturated hydrocarbon (dummy atoms -> carbon); '' where there is no key."
+    return [k.replace('*', 'C') if isinstance(k, str) else '' for k in keys]
+
+def _tv(a, b) -> float: return float(0.5 * np.abs(a / max(a.sum(), 1) - b / max(b.sum(), 1)).sum())
+
+def skeleton_distances(gen:list,        # binary skeleton keys of the generated domains
+                       ref:list,        # binary skeleton keys of the reference graphs (e.g. the test split's)
+                       ref_fcd=None,    # the reference hydrocarbons' `Moments` if known (else computed, cached when long)
+                      ) -> dict:
+    "Skeleton FCD (the graphs as saturated hydrocarbons), cycle TV and degree TV of `gen` against `ref`."
+    pg, pr = skeleton_profile(gen), skeleton_profile(ref)
+    return dict(skeleton_fcd=fcd(skeleton_hydrocarbons(gen), ref_fcd if ref_fcd is not None else skeleton_hydrocarbons(ref)),
+                cycle_tv=_tv(pg['cycles'], pr['cycles']), degree_tv=_tv(pg['degrees'], pr['degrees']))
+
