@@ -46,6 +46,9 @@ def test_ming_on_generated_domains_through_the_cli(runs, tmp_path):
     assert 'Domain novelty' in md and 'Skeleton novelty' in md and 'Template copy' not in md and 'Generated domains' in md
     assert len(rep['reps']) == 2 and all(r['n_domains'] == 40 and 0 <= r['domain_novel'] <= 1 for r in rep['reps'])
     assert 'Data row of Skeleton novelty' in md and rep['data_skeleton_novel'] < 0.01   # QM9's test split: no new skeleton
+    assert 'Domain FCD (skeletons as hydrocarbons)' in md and 'Data row of the domain distances' in md
+    assert all(r['skeleton_fcd'] > 0 and 0 <= r['cycle_tv'] <= 1 and 0 <= r['degree_tv'] <= 1 for r in rep['reps'])
+    assert rep['data_skeleton_distances']['n'] == 40 and rep['data_skeleton_distances']['skeleton_fcd'] > 0
 
 
 def test_template_domain_is_the_default_and_recorded(runs):
