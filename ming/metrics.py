@@ -374,7 +374,7 @@ def skeleton_stats(keys:list,          # binary skeleton key of each sample's mo
                  domain_unique=_frac(len(set(d)), len(d)))
     return r
 
-# %% ../nbs/06_metrics.ipynb #b675de3f
+# %% ../nbs/06_metrics.ipynb #45218071
 def skeleton_profile(keys:list) -> dict:
     "Histograms (counts) of binary skeleton keys: independent cycles per graph (0..3, ≥4) and atom degrees (0..4, ≥5)."
     cycles, degrees = np.zeros(5, np.int64), np.zeros(6, np.int64)
