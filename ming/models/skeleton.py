@@ -180,8 +180,8 @@ FEASIBLE = ('connected', 'degree', 'valence')   # re-draw a skeleton unless conn
 SKELETON_PRESETS = {
     'tiny': dict(hidden=16, layers=2, T=20),
     'qm9':  dict(hidden=64, layers=4, T=100),
-    'qm9-long': dict(hidden=64, layers=4, T=100),    # the same network, trained three times as long (see the training presets)
 }
+SKELETON_PRESETS['qm9-long'] = SKELETON_PRESETS['qm9']   # the same network, trained three times as long (the training presets)
 
 # %% ../../nbs/50_skeleton.ipynb #bc029635
 @dataclass
@@ -233,10 +233,8 @@ class SkeletonDiffusion(GraphModel):
         'qm9':  dict(dataset='qm9', epochs=1000, batch_size=256, lr=2e-3, weight_decay=1e-4, schedule='cosine', warmup=200,
                      lr_min=0.05, max_steps=4500, ema=0.999, time_budget=25, val_every=0, val_samples=1000,
                      val_metric='valid', sample_batch=1000, log_every=25, ckpt_every=250),
-        'qm9-long': dict(dataset='qm9', epochs=1000, batch_size=256, lr=2e-3, weight_decay=1e-4, schedule='cosine', warmup=200,
-                     lr_min=0.05, max_steps=13500, ema=0.999, time_budget=50, val_every=0, val_samples=1000,
-                     val_metric='valid', sample_batch=1000, log_every=25, ckpt_every=250),
     }
+    train_presets['qm9-long'] = {**train_presets['qm9'], 'max_steps': 13500, 'time_budget': 50}
 
     def __init__(self, cfg:SkeletonConfig):
         super().__init__(cfg)
