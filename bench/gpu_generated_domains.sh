@@ -11,7 +11,10 @@
 # Knobs (environment): MING_MIN (minutes of MING training, default 4), MING_STEPS (its step limit: the cosine curve
 # decays over it, so pick it to end inside MING_MIN; default 4000: the pointwise network took 46-53 ms a step at batch
 # 256 on an H100, and mixing costs 1.3x a step on the CPU; the log shows where the run stopped and why), BATCH
-# (default 256), N (molecules per repetition, default 10000), RES (results folder, default runs/gpu-domains). If $OUT
+# (default 256), LR (default: the preset's), N (molecules per repetition, default 10000), RES (results folder, default runs/gpu-domains),
+# SKEL_CKPT (a trained skeleton generator: use it, train none), TIME_CKPT (a trained MING checkpoint: time the one
+# 10,000-molecule command with it and SKEL_CKPT first, on the idle GPU, before any training), TEMPLATES=0 (skip the
+# template-domain samples), EVAL=0 (skip scoring: score the returned samples elsewhere with `ming evaluate`). If $OUT
 # is set (the device tool's return folder), the log, the four reports, MING's training log, the two checkpoints
 # (ckpts.tar) and the samples with their reports (samples.tar.gz) are copied there: eight files, each under 16 MiB.
 #
@@ -39,14 +42,14 @@ fi
 [ "$stage" = run ] || { echo "unknown stage $stage: say prepare or run"; exit 2; }
 
 out=${RES:-runs/gpu-domains}; mkdir -p "$out"; log="$out/log.txt"
-say() { echo "[$(date +%T)] $*" | tee -a "$log"; }
+say() { echo "[$(date +%T)] $*" | tee -a "$log"; [ -z "${OUT:-}" ] || cp "$log" "$OUT/"; }   # $OUT: what a cut-off call returns
 if [ -z "${SMOKE:-}" ]; then
   [ -d "$wheels" ] && [ -d .gpu-data ] || { echo "no $wheels/ or .gpu-data/: run 'prepare' first and carry both"; exit 2; }
-  t=$SECONDS; pip install -q --no-deps --target /tmp/ming-deps "$wheels"/*.whl
+  t=$SECONDS; python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/ming-deps "$wheels"/*.whl
   export PYTHONPATH=/tmp/ming-deps:$PWD MING_DATA_DIR=$PWD/.gpu-data MING_CACHE_DIR=/tmp/ming-cache
   mkdir -p "$MING_CACHE_DIR"; [ -d .gpu-data/metrics ] && cp -r .gpu-data/metrics "$MING_CACHE_DIR/"
   say "installed in $((SECONDS - t)) s"; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee -a "$log"
-  skel=(--preset qm9); mingp=(--preset qm9-laptop --max-steps "${MING_STEPS:-4000}" --time-budget "${MING_MIN:-4}" --batch-size "${BATCH:-256}")
+  skel=(--preset qm9); mingp=(--preset qm9-laptop --max-steps "${MING_STEPS:-4000}" --time-budget "${MING_MIN:-4}" --batch-size "${BATCH:-256}" ${LR:+--lr "$LR"})
   n=${N:-10000}; jobs=$(nproc)
 else
   skel=(--preset tiny); mingp=(--preset tiny --max-steps 8); n=20; jobs=2; steps=5
@@ -54,34 +57,46 @@ fi
 ming() { python3 -m ming.cli "$@"; }
 opts=x0_param=probs,sample_steps=${steps:-10}
 
-say "training: skeleton generator and MING side by side"
+timed() {  # the headline time: one command for n molecules, start-up and skeleton stage included
+  local t=$SECONDS
+  ming sample --ckpt "$1" --n "$n" --seed 7 --batch-size 2500 --options "$opts" \
+       --domain generated --skeleton-ckpt "$2" --out "$3" --quiet
+  say "one command: $n molecules on generated domains in $((SECONDS - t)) s (MING $1, skeletons $2)"
+}
+[ -n "${TIME_CKPT:-}" ] && timed "$TIME_CKPT" "${SKEL_CKPT:?TIME_CKPT needs SKEL_CKPT}" "$out/timed-given.csv"
+
 t=$SECONDS
-ming train --model skeleton "${skel[@]}" --out "$out/skeleton" --quiet > "$out/train-skeleton.txt" 2>&1 &
+if [ -n "${SKEL_CKPT:-}" ]; then
+  say "training MING (skeleton generator given: $SKEL_CKPT)"; skeleton=$SKEL_CKPT
+else
+  say "training: skeleton generator and MING side by side"; skeleton=$out/skeleton/last.ckpt
+  ming train --model skeleton "${skel[@]}" --out "$out/skeleton" --quiet > "$out/train-skeleton.txt" 2>&1 &
+fi
 ming train "${mingp[@]}" --options laplacian=binary,mixing=node --out "$out/ming" --quiet > "$out/train-ming.txt" 2>&1
 wait
-say "trained in $((SECONDS - t)) s: $(tail -n1 "$out/train-ming.txt") | $(tail -n1 "$out/train-skeleton.txt")"
-
-t=$SECONDS   # the headline time: one command for n molecules, start-up and skeleton stage included
-ming sample --ckpt "$out/ming/last.ckpt" --n "$n" --seed 7 --batch-size 2500 --options "$opts" \
-     --domain generated --skeleton-ckpt "$out/skeleton/last.ckpt" --out "$out/timed.csv" --quiet
-say "one command: $n molecules on generated domains in $((SECONDS - t)) s"
+say "trained in $((SECONDS - t)) s: $(tail -n1 "$out/train-ming.txt") | $(tail -n1 "$out/train-skeleton.txt" 2>/dev/null)"
+[ -z "${OUT:-}" ] || tar -cf "$OUT/ckpts.tar" -C "$out" ming/last.ckpt ming/train_log.csv ming/summary.json $([ -z "${SKEL_CKPT:-}" ] && echo skeleton/last.ckpt)
+[ -n "${TIME_CKPT:-}" ] || timed "$out/ming/last.ckpt" "$skeleton" "$out/timed.csv"
 t=$SECONDS
 ming sample --ckpt "$out/ming/last.ckpt" --n "$n" --reps 3 --batch-size 2500 --options "$opts" \
-     --domain generated --skeleton-ckpt "$out/skeleton/last.ckpt" --out "$out/generated.csv" --quiet
+     --domain generated --skeleton-ckpt "$skeleton" --out "$out/generated.csv" --quiet
 say "generated: 3 x $n in $((SECONDS - t)) s"
+sets=(generated)
+if [ "${TEMPLATES:-1}" != 0 ]; then
+  t=$SECONDS; sets+=(templates)
+  ming sample --ckpt "$out/ming/last.ckpt" --n "$n" --reps 3 --batch-size 2500 --options "$opts" --out "$out/templates.csv" --quiet
+  say "templates: 3 x $n in $((SECONDS - t)) s"
+fi
+[ "${EVAL:-1}" = 0 ] && sets=()
 t=$SECONDS
-ming sample --ckpt "$out/ming/last.ckpt" --n "$n" --reps 3 --batch-size 2500 --options "$opts" --out "$out/templates.csv" --quiet
-say "templates: 3 x $n in $((SECONDS - t)) s"
-t=$SECONDS
-for f in generated templates; do for p in gdss strict; do
+for f in "${sets[@]}"; do for p in gdss strict; do
   ming evaluate "$out/$f.csv" --protocol $p --n-jobs $((jobs / 4 > 1 ? jobs / 4 : 1)) > "$out/eval-$f-$p.txt" 2>&1 &
 done; done
 wait
-say "scored in $((SECONDS - t)) s"
-for f in generated templates; do for p in gdss strict; do say "== $f $p"; grep -E "^\|" "$out/eval-$f-$p.txt" | tee -a "$log" || true; done; done
+[ ${#sets[@]} = 0 ] || say "scored in $((SECONDS - t)) s"
+for f in "${sets[@]}"; do for p in gdss strict; do say "== $f $p"; grep -E "^\|" "$out/eval-$f-$p.txt" | tee -a "$log" || true; done; done
 if [ -n "${OUT:-}" ]; then
-  cp "$log" "$out"/eval-*.txt "$out/train-ming.txt" "$OUT/"
-  tar -cf "$OUT/ckpts.tar" -C "$out" ming/last.ckpt skeleton/last.ckpt
+  cp "$log" "$out/train-ming.txt" "$OUT/"; cp "$out"/eval-*.txt "$OUT/" 2>/dev/null || true
   tar -czf "$OUT/samples.tar.gz" -C "$out" --exclude='*.ckpt' .
   ls -la "$OUT"
 fi

@@ -37,7 +37,7 @@ def alpha_bars(T:int, schedule:str='cosine', s:float=0.008) -> torch.Tensor:
 def transition(alpha:torch.Tensor, m:torch.Tensor) -> torch.Tensor:
     "(..., E, E) $\\alpha I + (1-\\alpha)\\mathbf 1 m^\\top$ for each $\\alpha$ in `alpha` (...)."
     a = alpha[..., None, None]                                            # (..., 1, 1)
-    return a * torch.eye(len(m), dtype=m.dtype) + (1 - a) * m.expand(len(m), -1)
+    return a * torch.eye(len(m), dtype=m.dtype, device=m.device) + (1 - a) * m.expand(len(m), -1)
 
 # %% ../../nbs/50_skeleton.ipynb #98428703
 def draw_classes(p:torch.Tensor, u:torch.Tensor) -> torch.Tensor:
