@@ -10,7 +10,8 @@
 #
 # Knobs (environment): MING_MIN (minutes of MING training, default 4), MING_STEPS (its step limit: the cosine curve
 # decays over it, so pick it to end inside MING_MIN; default 4000: the pointwise network took 46-53 ms a step at batch
-# 256 on an H100, and mixing costs 1.3x a step on the CPU; the log shows where the run stopped and why), BATCH
+# 256 on an H100; measured with mixing on an H200: 52.8 ms at batch 1,024, so a larger batch costs nothing; the log
+# shows where the run stopped and why), BATCH
 # (default 256), LR (default: the preset's), N (molecules per repetition, default 10000), RES (results folder, default runs/gpu-domains),
 # SKEL_CKPT (a trained skeleton generator: use it, train none), TIME_CKPT (a trained MING checkpoint: time the one
 # 10,000-molecule command with it and SKEL_CKPT first, on the idle GPU, before any training), TEMPLATES=0 (skip the
