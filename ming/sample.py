@@ -17,7 +17,7 @@ from .graphs import load_graphs
 from .domains import check_domain, generated_domains
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'autocast_for', 'sample_templates', 'sample_checkpoint', 'sample_cli']
+__all__ = ['PRECISIONS', 'WEIGHTS', 'autocast_for', 'sample_templates', 'sample_checkpoint', 'sample_cli']
 
 # %% ../nbs/41_sample.ipynb #c4646b78
 PRECISIONS = ('fp32', 'bf16', 'tf32')
@@ -63,6 +63,8 @@ def sample_templates(model,            # a `GraphModel`
     return df.reset_index(drop=True)
 
 # %% ../nbs/41_sample.ipynb #f8ed3a96
+WEIGHTS = ('ema', 'raw')
+
 def sample_checkpoint(ckpt, n:int, reps:int=1, seed:int=2017, batch_size:int=1000, device=None,
                       precision:str='fp32', progress:bool=True, data_dir=None,
                       options:dict|None=None,  # model options for sampling (e.g. the graph SDE's sampler)
@@ -70,11 +72,13 @@ def sample_checkpoint(ckpt, n:int, reps:int=1, seed:int=2017, batch_size:int=100
                       skeleton_ckpt=None,      # the skeleton generator's checkpoint, for domain='generated'
                       stats:list|None=None,    # if a list: the skeleton generator's statistics of each repetition are appended
                       skeleton_options:dict|None=None,  # the skeleton generator's sampling options (e.g. temperature)
+                      weights:str='ema',       # 'ema' (the moving average of the weights, if the run kept one) or 'raw'
                      ) -> pd.DataFrame:
     "Sample `n` molecules × `reps` repetitions from the checkpoint `ckpt`; one samples table."
     if n <= 0 or reps <= 0: raise MingError(f"--n and --reps must be positive (got n={n}, reps={reps}).")
     check_domain(domain, skeleton_ckpt)
-    model, tcfg = load_model(ckpt, device, options=options)
+    if weights not in WEIGHTS: raise MingError(f"Unknown --weights {weights!r}; use 'ema' (the moving average, if kept) or 'raw'.")
+    model, tcfg = load_model(ckpt, device, options=options, ema=weights == 'ema')
     if getattr(model.cfg, 'feasible', 'connected') != 'connected':
         raise MingError("feasible= re-draws generated domains: use it with --domain generated --skeleton-options feasible=...; "
                         "sampling a skeleton checkpoint itself gives the chain's raw skeletons.")
@@ -111,6 +115,7 @@ def sample_cli(ckpt:str=None,         # checkpoint to sample from (e.g. runs/qm9
                domain:str='template', # template (a training molecule's graph; faithful) or generated (needs --skeleton-ckpt)
                skeleton_ckpt:str=None,# skeleton generator checkpoint (ming train --model skeleton) for --domain generated
                skeleton_options:str=None, # the skeleton generator's sampling options, key=value[,...] (e.g. temperature=1.5, T=50, feasible=degree)
+               weights:str='ema',     # ema (the moving average of the weights, if the run kept one) or raw (the trained weights)
                quiet:bool=False,      # no progress bars
               ):
     "Sample molecules from a checkpoint into a samples file: `ming sample --ckpt runs/qm9-qm9/best.ckpt --n 10000`."
@@ -119,7 +124,8 @@ def sample_cli(ckpt:str=None,         # checkpoint to sample from (e.g. runs/qm9
     check_domain(domain, skeleton_ckpt)
     t0, stats = time.time(), []
     df = sample_checkpoint(ckpt, n, reps, seed, batch_size, device, precision, progress=not quiet, options=parse_options(options),
-                           domain=domain, skeleton_ckpt=skeleton_ckpt, stats=stats, skeleton_options=parse_options(skeleton_options))
+                           domain=domain, skeleton_ckpt=skeleton_ckpt, stats=stats, skeleton_options=parse_options(skeleton_options),
+                           weights=weights)
     for rep, st in enumerate(stats):
         print(f"rep {rep}: {st['n']} generated domains, {st['connected_first']:.1%} connected at the first draw, "
               f"{st['drawn'] - st['n']} re-drawn, {st['repaired']} joined by a bond, {st['valence_excess']:.1%} with an atom "

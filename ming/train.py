@@ -46,6 +46,7 @@ class TrainConfig:
     warmup: int = 0                 # optimiser steps of linear learning-rate warm-up (0 = none, the reference)
     lr_min: float = 0.              # cosine: the final learning rate as a fraction of lr
     ema: float = 0.                 # decay of an exponential moving average of the weights, used for sampling (0 = off, the reference)
+    ema_warmup: bool = False        # the average's decay grows as min(ema, (1+t)/(10+t)) over the steps t (False: constant)
     seed: int = 2017                # seed of everything
     val_every: int = 10             # epochs between validations (sampling + metrics); 0 = only at the end
     val_samples: int = 1000         # templates sampled at each validation
@@ -213,7 +214,7 @@ def _check_compatible(ck:dict, cfg:TrainConfig, path):
             raise MingError(f"Cannot resume from {path}: it was trained with {k}={old.get(k)!r}, this run has {k}={new.get(k)!r}. "
                             "Resume with the same settings, or start a new run in another --out folder.")
     dflt = asdict(TrainConfig())                      # checkpoints older than a field were trained with its default
-    for k in ('optimizer', 'lr', 'weight_decay', 'schedule', 'warmup', 'lr_min', 'plateau_factor', 'plateau_patience', 'plateau_on', 'ema'):
+    for k in ('optimizer', 'lr', 'weight_decay', 'schedule', 'warmup', 'lr_min', 'plateau_factor', 'plateau_patience', 'plateau_on', 'ema', 'ema_warmup'):
         if old.get(k, dflt[k]) != new[k]:
             raise MingError(f"Cannot resume from {path}: it was trained with {k}={old.get(k, dflt[k])!r}, this run has {k}={new[k]!r}; "
                             "the optimiser and its learning-rate curve are part of the run (a resumed run keeps the optimiser's "
@@ -289,10 +290,11 @@ def lr_at(self:Trainer, step:int) -> float|None:
 
 @patch
 def _update_ema(self:Trainer):
-    "$\\bar w \\leftarrow d\\,\\bar w + (1-d)\\,w$ for every floating-point weight."
+    "$\\bar w \\leftarrow d\\,\\bar w + (1-d)\\,w$ for every floating-point weight; with `ema_warmup`, $d_t = \\min(d, \\frac{1+t}{10+t})$."
+    d = min(self.cfg.ema, (1 + self.step) / (10 + self.step)) if self.cfg.ema_warmup else self.cfg.ema
     with torch.no_grad():
         for k, v in self.model.state_dict().items():
-            if k in self.ema: self.ema[k].mul_(self.cfg.ema).add_(v.detach(), alpha=1 - self.cfg.ema)
+            if k in self.ema: self.ema[k].mul_(d).add_(v.detach(), alpha=1 - d)
 
 @patch
 @contextlib.contextmanager
@@ -446,6 +448,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
               warmup:int=None,        # steps of linear learning-rate warm-up (default: the preset's; 0 = none)
               lr_min:float=None,      # cosine: final learning rate as a fraction of --lr
               ema:float=None,         # decay of the moving average of the weights used for sampling, e.g. 0.999 (0 = off)
+              ema_warmup:bool=False,  # the average's decay grows as min(ema, (1+t)/(10+t)) over the steps t, so the first weights fade
               options:str=None,       # other model options, key=value[,key=value] (e.g. objective=ism for the graph SDE)
               resume:bool=False,      # continue the run in --out from its last.ckpt
               quiet:bool=False,       # no progress bars
@@ -463,7 +466,8 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
     opts = model_class(model).check_options({**flags, **{k: v for k, v in extra.items() if v is not None}})
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                  val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, log_every=log_every,
-                 device=device, precision=precision, schedule=schedule, warmup=warmup, lr_min=lr_min, ema=ema)
+                 device=device, precision=precision, schedule=schedule, warmup=warmup, lr_min=lr_min, ema=ema,
+                 ema_warmup=ema_warmup or None)
     if resume and preset is None and (out / 'last.ckpt').exists():   # resume: the run's own settings, changed only where asked
         base = TrainConfig(**load_checkpoint(out / 'last.ckpt')['train_cfg'])
         if model != base.model:
