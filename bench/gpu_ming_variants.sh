@@ -4,8 +4,10 @@
 #     (the skeletons of SKEL_CKPT) and on training templates;
 #  2. meanwhile, MING variants trained side by side (a step is launch-bound, 52.8 ms at batch 1,024 on an H200, so
 #     processes share the GPU), each then sampled 3 x N on generated domains with VK reverse steps (default 10).
-# Samples, sampling logs and training logs come back in $OUT (the device tool's return folder); score them where CPU
-# time is free: `ming evaluate FILE --protocol gdss` and `--protocol strict`.
+# What comes back in $OUT (the device tool's return folder), each file as soon as it is written: log.txt,
+# given-kK.tar.gz (the given checkpoint's samples and logs), and per variant NAME-raw.ckpt (its trained weights, the
+# optimiser's state dropped) and NAME.tar.gz (samples, logs, training log, and ema.ckpt if it kept an average). Score
+# the samples where CPU time is free: `ming evaluate FILE --protocol gdss` and `--protocol strict`.
 #
 #   bash bench/gpu_generated_domains.sh prepare   # once, on a machine that reaches PyPI: wheels -> .whl/, QM9 -> .gpu-data/
 #   CKPT=.gpu-ckpt/ming.ckpt SKEL_CKPT=.gpu-ckpt/skeleton.ckpt \
@@ -15,7 +17,9 @@
 #
 # Knobs: K, N (default 10000), VARIANTS (';'-separated name=extra `ming train` arguments, added to the qm9-laptop
 # preset with the binary Laplacian and cross-pair mixing; empty: train nothing), MIN (minutes of training per variant,
-# default 6), STEPS (the cosine curve's length, default 6000), EMA (default 0.999), VK, RES (default runs/gpu-variants).
+# default 6), STEPS (the cosine curve's length, default 6000), EMA (default 0.99; 0.999 over some thousand steps
+# ruins MING's average, measured in nbs/42_trainer), VK, VW (the weights the variants sample: ema, the default,
+# or raw), RES (default runs/gpu-variants).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${RES:-runs/gpu-variants}; mkdir -p "$out"; log="$out/log.txt"
@@ -26,7 +30,7 @@ if [ -z "${SMOKE:-}" ]; then
   export PYTHONPATH=/tmp/ming-deps:$PWD MING_DATA_DIR=$PWD/.gpu-data MING_CACHE_DIR=/tmp/ming-cache
   mkdir -p "$MING_CACHE_DIR"; [ -d .gpu-data/metrics ] && cp -r .gpu-data/metrics "$MING_CACHE_DIR/"
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee -a "$log"
-  base=(--preset qm9-laptop --max-steps "${STEPS:-6000}" --time-budget "${MIN:-6}" --ema "${EMA:-0.999}")
+  base=(--preset qm9-laptop --max-steps "${STEPS:-6000}" --time-budget "${MIN:-6}" --ema "${EMA:-0.99}")
   n=${N:-10000}; k=${K:-99}; vk=${VK:-10}
 else
   base=(--preset tiny --max-steps 8); n=20; k=5; vk=3
@@ -45,15 +49,24 @@ for spec in "${specs[@]}"; do
   ( ming train "${base[@]}" $args --options laplacian=binary,mixing=node --out "$out/$name" --quiet \
       > "$out/train-$name.txt" 2>&1
     say "$name: $(tail -n1 "$out/train-$name.txt")"
-    [ -z "${OUT:-}" ] || cp "$out/$name/train_log.csv" "$OUT/train_log-$name.csv"
+    # the weights in small checkpoints (the optimiser's state dropped; one set of weights each), so that even the
+    # H = 256 network comes back under the device tool's 16 MiB per file: raw.ckpt, and ema.ckpt if it kept an average
+    python3 - "$out/$name" <<'PY'
+import sys, torch
+d = sys.argv[1]; c = torch.load(f'{d}/last.ckpt', map_location='cpu', weights_only=False)
+keep = {k: c[k] for k in ('format', 'kind', 'train_cfg', 'model_cfg')}
+torch.save({**keep, 'model': c['model'], 'ema': {}}, f'{d}/raw.ckpt')
+if c.get('ema'): torch.save({**keep, 'model': {**c['model'], **c['ema']}, 'ema': {}}, f'{d}/ema.ckpt')
+PY
+    [ -z "${OUT:-}" ] || cp "$out/$name/raw.ckpt" "$OUT/$name-raw.ckpt"
     t=$SECONDS
-    ming sample --ckpt "$out/$name/last.ckpt" --n "$n" --reps 3 --batch-size 2500 \
+    ming sample --ckpt "$out/$name/last.ckpt" --weights "${VW:-ema}" --n "$n" --reps 3 --batch-size 2500 \
         --options x0_param=probs,sample_steps=$vk --domain generated --skeleton-ckpt "$SKEL_CKPT" \
         --out "$out/$name-generated-k$vk.csv" > "$out/$name-generated-k$vk.log" 2>&1
-    say "$name: 3 x $n generated at K = $vk in $((SECONDS - t)) s"
-    [ -z "${OUT:-}" ] || { gzip -c "$out/$name-generated-k$vk.csv" > "$OUT/$name-generated-k$vk.csv.gz"; cp "$out/$name-generated-k$vk.log" "$OUT/"
-                           # the checkpoint too, if under the tool's 16 MiB per file (H = 128: 8 MB; H = 256: more)
-                           [ "$(stat -c %s "$out/$name/last.ckpt")" -lt 16000000 ] && cp "$out/$name/last.ckpt" "$OUT/$name-last.ckpt"; }
+    say "$name: 3 x $n generated at K = $vk (weights: ${VW:-ema}) in $((SECONDS - t)) s"
+    # one file per variant besides its raw weights: the tool returns a few files per call, not dozens
+    [ -z "${OUT:-}" ] || tar -czf "$OUT/$name.tar.gz" -C "$out" "$name-generated-k$vk.csv" "$name-generated-k$vk.log" \
+        "train-$name.txt" "$name/train_log.csv" "$name/summary.json" $([ -f "$out/$name/ema.ckpt" ] && echo "$name/ema.ckpt")
   ) &
 done
 
@@ -64,7 +77,7 @@ for dom in ${CKPT:+generated templates}; do
   ming sample --ckpt "$CKPT" --n "$n" --reps 3 --batch-size 2500 --options x0_param=probs,sample_steps=$k \
       "${extra[@]}" --out "$out/given-$dom-k$k.csv" > "$out/given-$dom-k$k.log" 2>&1
   say "given checkpoint: 3 x $n on $dom domains at K = $k in $((SECONDS - t)) s"
-  [ -z "${OUT:-}" ] || { gzip -c "$out/given-$dom-k$k.csv" > "$OUT/given-$dom-k$k.csv.gz"; cp "$out/given-$dom-k$k.log" "$OUT/"; }
+  [ -z "${OUT:-}" ] || tar -czf "$OUT/given-k$k.tar.gz" -C "$out" $(cd "$out" && ls given-*-k$k.csv given-*-k$k.log)
 done
 wait
 say "done"
