@@ -666,9 +666,10 @@ def _json_safe(x):
     return None if isinstance(x, float) and math.isnan(x) else x
 
 def default_out(samples, protocol:str) -> Path:
-    "The default output folder: `<samples stem>_eval_<protocol>` next to the samples file."
+    "The default output folder: `<samples stem>_eval_<protocol>` next to the samples file (`t0.8.csv` -> `t0.8_eval_gdss`)."
     samples = Path(samples)
-    return samples.with_name(f"{samples.name.split('.')[0]}_eval_{get_protocol(protocol).name}")
+    stem = Path(samples.name.removesuffix('.gz')).stem        # only the file type goes: names with dots stay apart
+    return samples.with_name(f"{stem}_eval_{get_protocol(protocol).name}")
 
 def write_results(ev:Evaluation, out, grid_smiles:list=None) -> dict:
     "Write the report (Markdown), the table (CSV), the JSON results and the plots to folder `out`; returns the paths."
