@@ -2,8 +2,9 @@
 # MING on one GPU, in one call of at most 10 minutes, for the questions the 2-core CPU cannot answer in a session:
 #  1. a trained checkpoint (CKPT, if given) sampled 3 x N with K reverse steps (default 99, the reference's) on generated domains
 #     (the skeletons of SKEL_CKPT) and on training templates;
-#  2. meanwhile, MING variants trained side by side (a step is launch-bound, 52.8 ms at batch 1,024 on an H200, so
-#     processes share the GPU), each then sampled 3 x N on generated domains with VK reverse steps (default 10).
+#  2. meanwhile, MING variants trained side by side, each then sampled 3 x N on generated domains with VK reverse steps
+#     (default 10). Processes do not share the GPU for free: measured on an H200, H = 256 at batch 256 took 37 ms a
+#     step alone and 104 ms with two other processes beside it; one variant alone gets the most steps per call.
 # What comes back in $OUT (the device tool's return folder), each file as soon as it is written: log.txt,
 # given-kK.tar.gz (the given checkpoint's samples and logs), and per variant NAME-raw.ckpt (its trained weights, the
 # optimiser's state dropped) and NAME.tar.gz (samples, logs, training log, and ema.ckpt if it kept an average). Score
