@@ -54,7 +54,8 @@ for spec in "${specs[@]}"; do
     # H = 256 network comes back under the device tool's 16 MiB per file: raw.ckpt, and ema.ckpt if it kept an average
     python3 - "$out/$name" <<'PY'
 import sys, torch
-d = sys.argv[1]; c = torch.load(f'{d}/last.ckpt', map_location='cpu', weights_only=False)
+from ming.checkpoint import load_checkpoint
+d = sys.argv[1]; c = load_checkpoint(f'{d}/last.ckpt')
 keep = {k: c[k] for k in ('format', 'kind', 'train_cfg', 'model_cfg')}
 torch.save({**keep, 'model': c['model'], 'ema': {}}, f'{d}/raw.ckpt')
 if c.get('ema'): torch.save({**keep, 'model': {**c['model'], **c['ema']}, 'ema': {}}, f'{d}/ema.ckpt')
