@@ -3,7 +3,7 @@ import dataclasses
 from types import SimpleNamespace
 import pytest, torch
 import torch.nn.functional as F
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings, example, strategies as st
 
 from ming.core import MingError
 from ming.models.ming.pairs import Batch, pack_pairs, unpack
@@ -69,14 +69,18 @@ def test_packed_noise_is_per_unordered_pair():
 
 @settings(max_examples=8, deadline=None)
 @given(sizes=st.lists(st.integers(1, 6), min_size=1, max_size=4), seed=st.integers(0, 10_000))
+@example(sizes=[2], seed=3917)   # float32 round-off through the three E-step updates: 1.45e-5 relative, the largest seen
 def test_packed_loss_property(sizes, seed):
     "Any sizes (single atoms included): packed = dense on symmetric noise, with the reference's Frobenius regulariser."
+    # Tolerance: the two layouts sum in other orders, and the E-step's three gradient updates carry the float32
+    # round-off into the loss (3.6e-6 relative at most over 200 random cases, 1.45e-5 in the pinned one, which failed
+    # rtol 1e-5 in a CI run); 1e-4 is seven times the largest round-off seen.
     b = synthetic(tuple(sizes), seed=seed)
     md, mp = twins(reg_z=1., seed=seed)
     g = torch.Generator().manual_seed(seed)
     t = torch.randint(0, md.diffusion.T, (len(sizes),), generator=g)
     e = mirror_upper(torch.randn(b.y0.shape, generator=g))
-    torch.testing.assert_close(mp.loss(b, dict(t=t, noise=e))[1]['loss'], md.loss(b, dict(t=t, noise=e))[1]['loss'], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(mp.loss(b, dict(t=t, noise=e))[1]['loss'], md.loss(b, dict(t=t, noise=e))[1]['loss'], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize('sym_noise', [False, True])
