@@ -47,6 +47,7 @@ class TrainConfig:
     lr_min: float = 0.              # cosine: the final learning rate as a fraction of lr
     ema: float = 0.                 # decay of an exponential moving average of the weights, used for sampling (0 = off, the reference)
     ema_warmup: bool = False        # the average's decay grows as min(ema, (1+t)/(10+t)) over the steps t (False: constant)
+    init: str = ''                  # warm start: begin from this checkpoint's trained weights ('' = random initial weights)
     seed: int = 2017                # seed of everything
     val_every: int = 10             # epochs between validations (sampling + metrics); 0 = only at the end
     val_samples: int = 1000         # templates sampled at each validation
@@ -219,6 +220,9 @@ def _check_compatible(ck:dict, cfg:TrainConfig, path):
             raise MingError(f"Cannot resume from {path}: it was trained with {k}={old.get(k, dflt[k])!r}, this run has {k}={new[k]!r}; "
                             "the optimiser and its learning-rate curve are part of the run (a resumed run keeps the optimiser's "
                             "state). Resume with the same settings, or start a new run in another --out folder.")
+    if old.get('init', '') != cfg.init:               # the weights it started from are part of the run
+        raise MingError(f"Cannot resume from {path}: it started from init={old.get('init', '')!r}, this run has init={cfg.init!r}. "
+                        "Resume with the same --init (or none), or start a new run in another --out folder.")
     n0, n1 = old.get('max_steps', 0), cfg.max_steps
     if cfg.schedule == 'cosine' and n0 != n1:          # the cosine curve is drawn over max_steps: another one is another curve
         s = ck['step']; a, b = (cosine_lr(cfg.lr, cfg.lr_min, s / n) for n in (n0, n1))
@@ -414,6 +418,7 @@ def train(cfg:TrainConfig, out, resume:bool=False, data:TrainData|None=None) -> 
     if not resume and (out / 'last.ckpt').exists():
         raise MingError(f"{out} already holds a run (last.ckpt). Resume it with --resume, or choose another --out folder.")
     t = Trainer.resume(out, cfg, data) if resume else Trainer(cfg, out, data)
+    if cfg.init and not resume: t.warm_start(cfg.init)
     if resume and t.dist.main: tidy_run_folder(out, t.step)
     reason = t.fit()
     if not reason.startswith('signal') and t.val_step != t.step: t.validate()   # the final state is always scored
@@ -421,6 +426,30 @@ def train(cfg:TrainConfig, out, resume:bool=False, data:TrainData|None=None) -> 
                    val_metric=cfg.val_metric, n_params=sum(p.numel() for p in t.model.parameters()))
     if t.dist.main: (out / 'summary.json').write_text(json.dumps(summary, indent=1))
     return t
+
+# %% ../nbs/42_trainer.ipynb #d6c9ee32
+def _flat(d:dict, pre='') -> dict:
+    return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{pre}{k}.').items() if isinstance(v, dict) else [(pre + k, v)])}
+
+@patch
+def warm_start(self:Trainer, path):
+    "Load the trained weights of checkpoint `path` into this fresh trainer's model (and its average); optimiser and step stay fresh."
+    path = Path(path)
+    if self.step: raise MingError(f"A warm start begins a new run; this trainer has already taken {self.step} steps.")
+    ck = load_checkpoint(path)
+    if ck.get('kind') != self.model.kind:
+        raise MingError(f"--init {path}: it holds a {ck.get('kind')!r} model, this run trains a {self.model.kind!r} model.")
+    a, b = _flat(ck['model_cfg']), _flat(self.model_cfg.to_dict())
+    diff = [f"{k}={a.get(k)!r} there, {b.get(k)!r} here" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    if diff:
+        raise MingError(f"--init {path}: its model is configured differently from this run's ({'; '.join(diff[:6])}). "
+                        "Give the preset and --options of the run it came from.")
+    try: self.model.load_state_dict(ck['model'])
+    except (RuntimeError, KeyError) as e:
+        raise MingError(f"--init {path} does not match this model ({_mismatch(e)}).") from None
+    if self.cfg.ema: self.ema = {k: v.detach().clone() for k, v in self.model.state_dict().items() if v.is_floating_point()}
+    return self
+
 
 # %% ../nbs/42_trainer.ipynb #d1012b0e
 @call_parse
@@ -449,6 +478,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
               lr_min:float=None,      # cosine: final learning rate as a fraction of --lr
               ema:float=None,         # decay of the moving average of the weights used for sampling, e.g. 0.999 (0 = off)
               ema_warmup:bool=False,  # the average's decay grows as min(ema, (1+t)/(10+t)) over the steps t, so the first weights fade
+              init:str=None,          # warm start: begin from this checkpoint's trained weights (fresh optimiser and steps)
               options:str=None,       # other model options, key=value[,key=value] (e.g. objective=ism for the graph SDE)
               resume:bool=False,      # continue the run in --out from its last.ckpt
               quiet:bool=False,       # no progress bars
@@ -467,7 +497,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                  val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, log_every=log_every,
                  device=device, precision=precision, schedule=schedule, warmup=warmup, lr_min=lr_min, ema=ema,
-                 ema_warmup=ema_warmup or None)
+                 ema_warmup=ema_warmup or None, init=init)
     if resume and preset is None and (out / 'last.ckpt').exists():   # resume: the run's own settings, changed only where asked
         base = TrainConfig(**load_checkpoint(out / 'last.ckpt')['train_cfg'])
         if model != base.model:
