@@ -440,9 +440,14 @@ def warm_start(self:Trainer, path):
     if ck.get('kind') != self.model.kind:
         raise MingError(f"--init {path}: it holds a {ck.get('kind')!r} model, this run trains a {self.model.kind!r} model.")
     a, b = _flat(ck['model_cfg']), _flat(self.model_cfg.to_dict())
-    diff = [f"{k}={a.get(k)!r} there, {b.get(k)!r} here" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    diff = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    say = lambda ks: '; '.join(f"{k}={a.get(k)!r} there, {b.get(k)!r} here" for k in ks)
+    free = [k for k in diff if k.startswith(self.model.init_free)]   # settings the weights do not depend on
+    self.init_changes = say(free)
+    if free: print(f"warm start from {path}: {self.init_changes}", file=sys.stderr)
+    diff = [k for k in diff if k not in free]
     if diff:
-        raise MingError(f"--init {path}: its model is configured differently from this run's ({'; '.join(diff[:6])}). "
+        raise MingError(f"--init {path}: its model is configured differently from this run's ({say(diff[:6])}). "
                         "Give the preset and --options of the run it came from.")
     try: self.model.load_state_dict(ck['model'])
     except (RuntimeError, KeyError) as e:

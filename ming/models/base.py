@@ -47,6 +47,7 @@ class GraphModel(nn.Module):
     train_presets: ClassVar[dict] = {}        # preset name -> TrainConfig fields (dataset, batch_size, lr, ...)
     options: ClassVar[tuple] = ()             # model settings the CLI may override (e.g. MING's 'layout', 'hidden')
     cpu_presets: ClassVar[dict] = {}          # dataset -> the preset sized for a CPU (what the main job picks without a GPU)
+    init_free: ClassVar[tuple] = ()           # config keys (dotted prefixes) a warm start may change: settings the weights do not depend on
 
     def __init__(self, cfg):
         super().__init__()

@@ -143,6 +143,7 @@ def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
                 x0_param:str|None=None,    # how θ's output enters the posterior: 'logits' (reference) or 'probs'
                 sample_steps:int|None=None,   # reverse steps of the sampler (None: T-1, the reference)
                 mixing:str|None=None,      # 'none' (reference: pointwise θ) or 'node' (θ mixes across pairs)
+                schedule:str|None=None,    # noise schedule: 'linear' (reference) or 'cosine' (reaches the prior)
                ) -> MingConfig:
     "The configuration `preset` (released: 'qm9', 'zinc250k', 'moses'; 'tiny', 'qm9-cpu'), with the given overrides."
     base, over, lay = preset_of(MING_PRESETS, preset, 'MING preset')
@@ -152,7 +153,7 @@ def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
     if (laplacian or 'weighted') not in LAPLACIANS:
         raise MingError(f"Unknown laplacian {laplacian!r}; use 'weighted' (bond-order weights, the paper's) or 'binary' (the skeleton only).")
     spectral = SpectralConfig(k=inr.k, weighted=(laplacian or 'weighted') == 'weighted')
-    diffusion = diffusion_config(base, **{k: v for k, v in dict(x0_param=x0_param, sample_steps=sample_steps).items() if v is not None})
+    diffusion = diffusion_config(base, **{k: v for k, v in dict(x0_param=x0_param, sample_steps=sample_steps, schedule=schedule).items() if v is not None})
     return MingConfig(dataset, inr, em_config(base), diffusion, layout or lay, spectral)
 
 # %% ../../../nbs/14_ming_model.ipynb #b615a33a
@@ -160,7 +161,8 @@ class MingModel(GraphModel):
     "MING behind `ming`'s model interface: TwinINR + E-step + diffusion on the pairs of template molecules."
     kind, name = 'ming', 'MING'
     config_class = MingConfig
-    options = ('layout', 'hidden', 'd_z', 'layers', 'laplacian', 'x0_param', 'sample_steps', 'mixing')
+    options = ('layout', 'hidden', 'd_z', 'layers', 'laplacian', 'x0_param', 'sample_steps', 'mixing', 'schedule')
+    init_free = ('diffusion.',)   # a warm start may change the noise process (a fine-tune to another schedule)
     cpu_presets = {'qm9': 'qm9-laptop'}
     train_presets = {  # the released training settings, and two for small budgets (TrainConfig fields)
         'qm9':      dict(dataset='qm9', batch_size=256, lr=1e-4, val_every=10, val_metric='fcd'),
@@ -186,7 +188,7 @@ class MingModel(GraphModel):
         d = {k: o.pop(k) for k in ('x0_param', 'sample_steps') if k in o}
         if d: cfg = replace(cfg, diffusion=replace(cfg.diffusion, **d))
         bad = sorted(set(o) - {'layout'})
-        if bad: raise MingError(f"MING option(s) {bad} change the trained network or its coordinates; only layout, "
+        if bad: raise MingError(f"MING option(s) {bad} change the trained network, its coordinates or its noise process; only layout, "
                                 "x0_param and sample_steps can be set when sampling.")
         return replace(cfg, **o) if o else cfg
     def _check(self, batch):
