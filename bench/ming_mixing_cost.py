@@ -1,10 +1,10 @@
-"""The cost of MING's cross-pair mixing (`mixing='node'`) against the pointwise reference θ, measured in one run.
+"""The cost of MING's cross-pair mixing (`mixing='node'` and `'gated'`) against the pointwise reference θ, measured in one run.
 
   OMP_NUM_THREADS=1 python bench/ming_mixing_cost.py [--preset qm9-laptop] [--steps 20] [--batch 64] [--n-sample 250]
 
-Both networks on the same QM9 training batches (binary Laplacian, the preset's layout): median seconds of one training
+The three networks on the same QM9 training batches (binary Laplacian, the preset's layout): median seconds of one training
 step (loss, backward, Adam) and of one reverse step of the sampler on `--n-sample` templates, the parameter counts, and
-the ratios mixing / pointwise. The two models alternate step by step, so drift of the machine's speed hits both alike.
+the ratios mixing / pointwise. The models alternate step by step, so drift of the machine's speed hits both alike.
 """
 import argparse, time
 import numpy as np, torch
@@ -20,7 +20,7 @@ def main():
     from ming.models.ming.inr import n_params
     torch.manual_seed(0)
     train = load_graphs('qm9', 'train', progress=False)
-    models = {m: MingModel(ming_config(a.preset, laplacian='binary', mixing=m)) for m in ('none', 'node')}
+    models = {m: MingModel(ming_config(a.preset, laplacian='binary', mixing=m)) for m in ('none', 'node', 'gated')}
     opts = {m: torch.optim.Adam(x.parameters(), 1e-3) for m, x in models.items()}
     rng = np.random.default_rng(0)
     train_s = {m: [] for m in models}
@@ -42,9 +42,10 @@ def main():
     print(f"{a.preset}, binary Laplacian, {torch.get_num_threads()} thread(s); medians")
     print(f"{'':10s} {'params':>9s} {'train step s':>13s} {'reverse step s':>15s}")
     for m in models: print(f"{m:10s} {n_params(models[m]):9d} {med(train_s[m]):13.4f} {med(samp_s[m]):15.4f}")
-    r = lambda d: med(d['node']) / med(d['none'])
-    print(f"ratio node/none: params {n_params(models['node']) / n_params(models['none']):.2f}, "
-          f"train step {r(train_s):.2f}, reverse step {r(samp_s):.2f}")
+    for m in ('node', 'gated'):
+        r = lambda d: med(d[m]) / med(d['none'])
+        print(f"ratio {m}/none: params {n_params(models[m]) / n_params(models['none']):.2f}, "
+              f"train step {r(train_s):.2f}, reverse step {r(samp_s):.2f}")
 
 
 if __name__ == '__main__': main()

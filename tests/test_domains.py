@@ -23,7 +23,7 @@ def runs(tmp_path_factory):
     d = tmp_path_factory.mktemp('domains')
     for name, args in (('sk', ['--model', 'skeleton']), ('mb', ['--model', 'ming', '--options', 'laplacian=binary']),
                        ('mf', ['--model', 'modflow']), ('gs', ['--model', 'graph_sde']),
-                       ('mm', ['--model', 'ming', '--options', 'laplacian=binary,mixing=node'])):
+                       ('mm', ['--model', 'ming', '--options', 'laplacian=binary,mixing=gated'])):
         rc, out, err = run_cli('train', *args, '--preset', 'tiny', '--out', d / name, '--quiet', '--device', 'cpu')
         assert rc == 0, err[-2000:]
     return d
@@ -151,11 +151,12 @@ def test_ming_sample_steps(runs, tmp_path):
 
 
 def test_ming_with_cross_pair_mixing(runs, tmp_path):
-    "MING with mixing='node' trains, keeps the option in its checkpoint, samples on generated domains, and refuses to drop it at sampling."
+    "MING with mixing='gated' (the mean mixer's code path plus gates) trains, keeps the option in its checkpoint, samples on generated domains, and refuses to drop it at sampling."
     ck = runs / 'mm' / 'last.ckpt'
     m = load_model(ck, 'cpu')[0]
-    assert m.cfg.inr.mixing == 'node' and m.net.theta.mix is not None and m.net.psi.mix is None
+    assert m.cfg.inr.mixing == 'gated' and m.net.theta.mix is not None and m.net.psi.mix is None
     assert any(mx.linear.weight.abs().sum() > 0 for mx in m.net.theta.mix)      # the mixers were trained
+    assert any(mx.gate.weight.abs().sum() > 0 for mx in m.net.theta.mix)        # and their gates
     out = tmp_path / 'mix.csv'
     rc, o, e = run_cli('sample', '--ckpt', ck, '--n', 12, '--domain', 'generated', '--skeleton-ckpt', runs / 'sk' / 'last.ckpt',
                        '--options', 'x0_param=probs,sample_steps=4', '--out', out, '--quiet', '--device', 'cpu')

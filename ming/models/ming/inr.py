@@ -14,8 +14,8 @@ from fastcore.basics import patch
 from ...core import MingError, update_config, preset_of
 
 # %% auto #0
-__all__ = ['MIXINGS', 'INR_PRESETS', 'Sine', 'SynthesizerLayer', 'ModulatorLayer', 'dense_node_pool', 'packed_node_pool',
-           'NodeMixer', 'ModulatedSiren', 'INRConfig', 'inr_config', 'TwinINR', 'n_params']
+__all__ = ['MIXINGS', 'GATE_EPS', 'INR_PRESETS', 'Sine', 'SynthesizerLayer', 'ModulatorLayer', 'dense_node_pool',
+           'packed_node_pool', 'NodeMixer', 'ModulatedSiren', 'INRConfig', 'inr_config', 'TwinINR', 'n_params']
 
 # %% ../../../nbs/11_ming_inr.ipynb #a0bc2157
 class Sine(nn.Module):
@@ -40,13 +40,20 @@ class ModulatorLayer(nn.Module):
     def forward(self, m): return self.norm(self.act(self.linear(m)))   # (..., dim_in) -> (..., dim_out)
 
 # %% ../../../nbs/11_ming_inr.ipynb #d3310467
+MIXINGS = ('none', 'node', 'gated')   # θ's cross-pair mixing: none (the reference), the mean, the gated mean
+GATE_EPS = 1e-6   # ε of the gated mean, per unordered pair's share (a padding atom has no pairs)
+
 def dense_node_pool(mask):   # (bs, n, n) bool pair mask
     "The pool of the dense layout: $h$ (bs, n, n, H) -> $(\\bar h_i, \\bar h_j)$, each (bs, n, n, H)."
     w = mask[..., None]                                               # (bs, n, n, 1)
     cnt = 2 * mask.sum(2).clamp(min=1)[..., None]                     # (bs, n, 1): 2n per real atom
-    def pool(h):
-        hw = h * w.to(h.dtype)
-        node = (hw.sum(2) + hw.sum(1)) / cnt.to(h.dtype)              # (bs, n, H)
+    def pool(h, g=None):                                              # g (bs, n, n, H) gates in (0, 1), or None: the mean
+        if g is None:
+            hw = h * w.to(h.dtype)
+            node = (hw.sum(2) + hw.sum(1)) / cnt.to(h.dtype)          # (bs, n, H)
+        else:
+            gw = g * w.to(g.dtype); hw = gw * h
+            node = (hw.sum(2) + hw.sum(1)) / (gw.sum(2) + gw.sum(1) + 2 * GATE_EPS)   # (bs, n, H) gated mean
         return node[:, :, None].expand_as(h), node[:, None, :].expand_as(h)
     return pool
 
@@ -60,19 +67,24 @@ def packed_node_pool(b, i, j,          # (P,) molecule, first and second atom of
     cnt = torch.zeros(bs * n, device=b.device).index_add_(0, u, torch.ones_like(u, dtype=torch.float)) \
                                                .index_add_(0, vs, torch.ones_like(vs, dtype=torch.float))
     cnt = cnt.clamp(min=1)[:, None]                                   # (bs*n, 1)
-    def pool(h):
-        node = h.new_zeros(bs * n, h.shape[-1]).index_add_(0, u, h).index_add_(0, vs, h[sel]) / cnt.to(h.dtype)
+    eps = GATE_EPS if triangle else 2 * GATE_EPS                      # both orientations counted: 2ε, as dense
+    def scatter(x): return x.new_zeros(bs * n, x.shape[-1]).index_add_(0, u, x).index_add_(0, vs, x[sel])   # (bs*n, H)
+    def pool(h, g=None):                                              # g (P, H) gates in (0, 1), or None: the mean
+        node = scatter(h) / cnt.to(h.dtype) if g is None else scatter(g * h) / (scatter(g) + eps)
         return node[u], node[v]                                       # (P, H) each
     return pool
 
 class NodeMixer(nn.Module):
-    "$h_{ij} \\leftarrow h_{ij} + W[\\bar h_i+\\bar h_j, \\bar h_i\\odot\\bar h_j] + b$, zero at initialisation."
-    def __init__(self, dim:int):
+    "$h_{ij} \\leftarrow h_{ij} + W[\\bar h_i+\\bar h_j, \\bar h_i\\odot\\bar h_j] + b$, zero at initialisation; `gated`: $\\bar h$ a gated mean."
+    def __init__(self, dim:int, gated:bool=False):
         super().__init__()
         self.linear = nn.Linear(2 * dim, dim)
         nn.init.zeros_(self.linear.weight); nn.init.zeros_(self.linear.bias)
+        self.gate = nn.Linear(dim, dim) if gated else None            # η = σ(W^g h + b^g), 1/2 at initialisation
+        if gated: nn.init.zeros_(self.gate.weight); nn.init.zeros_(self.gate.bias)
     def forward(self, h, pool):                                       # h (..., H)
-        hi, hj = pool(h)                                              # (..., H) each
+        g = None if self.gate is None else torch.sigmoid(self.gate(h))   # (..., H) gates
+        hi, hj = pool(h, g)                                           # (..., H) each
         return h + self.linear(torch.cat([hi + hj, hi * hj], -1))     # (..., H)
 
 # %% ../../../nbs/11_ming_inr.ipynb #1ed0a44f
@@ -84,7 +96,7 @@ class ModulatedSiren(nn.Module):
                  dim_out:int,        # C: output channels
                  n_layers:int,       # L: linear layers in total (>= 2)
                  w0:float=1.,        # sine frequency
-                 mixing:bool=False): # a `NodeMixer` after every block (cross-pair mixing)
+                 mixing:str='none'): # 'node' or 'gated': a `NodeMixer` after every block (cross-pair mixing)
         super().__init__()
         if n_layers < 2: raise MingError(f"ModulatedSiren needs n_layers >= 2, got {n_layers}.")
         self.skip = math.ceil(n_layers / 2)                 # index of the synthesizer layer that also receives s
@@ -94,7 +106,8 @@ class ModulatedSiren(nn.Module):
         self.synth = nn.ModuleList([SynthesizerLayer(din(l), H, w0) for l in range(n_layers - 1)])
         self.mod = nn.ModuleList([ModulatorLayer(dim_z if l == 0 else H + dim_z, H) for l in range(n_layers - 1)])
         self.out = nn.Linear(din(n_layers - 1), dim_out)
-        self.mix = nn.ModuleList([NodeMixer(H) for _ in range(n_layers - 1)]) if mixing else None
+        if mixing not in MIXINGS: raise MingError(f"Unknown mixing {mixing!r}; use one of {MIXINGS}.")
+        self.mix = nn.ModuleList([NodeMixer(H, mixing == 'gated') for _ in range(n_layers - 1)]) if mixing != 'none' else None
         with torch.no_grad():                              # geometric init of the final layer
             self.out.weight.normal_(math.sqrt(math.pi) / math.sqrt(self.out.in_features), 1e-5)
             self.out.bias.fill_(-1.)
@@ -104,7 +117,7 @@ class ModulatedSiren(nn.Module):
 def forward(self:ModulatedSiren, s, z, pool=None):
     "`s` (..., k+1), `z` (..., d_z) -> (..., C); `pool` (a node pool of the pairs' layout) is needed with mixing."
     if self.mix is not None and pool is None:
-        raise MingError("This network mixes across pairs (mixing='node') and needs the node pool of its pairs' layout "
+        raise MingError("This network mixes across pairs (mixing='node' or 'gated') and needs the node pool of its pairs' layout "
                         "(dense_node_pool or packed_node_pool).")
     h, m = s, z
     for l, (synth, mod) in enumerate(zip(self.synth, self.mod)):
@@ -117,8 +130,6 @@ def forward(self:ModulatedSiren, s, z, pool=None):
     return self.out(h)                                     # (..., C)
 
 # %% ../../../nbs/11_ming_inr.ipynb #ad76a210
-MIXINGS = ('none', 'node')
-
 @dataclass(frozen=True)
 class INRConfig:
     "Architecture of one MING network (ψ and θ share it)."
@@ -128,11 +139,11 @@ class INRConfig:
     L: int = 8           # linear layers in total per network
     C: int = 8           # output channels (bond classes + atom types)
     w0: float = 1.       # sine frequency (the reference uses 1)
-    mixing: str = 'none' # 'none' (reference: pointwise) or 'node' (θ mixes across pairs, see above)
+    mixing: str = 'none' # 'none' (reference: pointwise), 'node' or 'gated' (θ mixes across pairs, see above)
 
     def __post_init__(self):
         if self.mixing not in MIXINGS:
-            raise MingError(f"Unknown mixing {self.mixing!r}; use 'none' (the reference's pointwise θ) or 'node' (edge-node-edge mixing in θ).")
+            raise MingError(f"Unknown mixing {self.mixing!r}; use 'none' (the reference's pointwise θ) 'node' (edge-node-edge mixing in θ) or 'gated' (the same with gated means).")
 
 INR_PRESETS = {
     'qm9':      INRConfig(k=7,  d_z=64, H=256, L=8, C=8),
@@ -152,7 +163,7 @@ class TwinINR(nn.Module):
         super().__init__()
         self.cfg = cfg
         make = lambda mix: ModulatedSiren(cfg.k + 1, cfg.d_z, cfg.H, cfg.C, cfg.L, cfg.w0, mix)
-        self.psi, self.theta = make(False), make(cfg.mixing == 'node')   # ψ stays pointwise: the E-step is per pair
+        self.psi, self.theta = make('none'), make(cfg.mixing)   # ψ stays pointwise: the E-step is per pair
     def forward(self, s, z, pool=None):
         "Both outputs: ψ(s,z), θ(s,z), each (..., C)."
         return self.psi(s, z), self.theta(s, z, pool)

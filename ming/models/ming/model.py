@@ -142,7 +142,7 @@ def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
                 laplacian:str|None=None,   # 'weighted' (bond orders, the paper's) or 'binary' (the skeleton only)
                 x0_param:str|None=None,    # how θ's output enters the posterior: 'logits' (reference) or 'probs'
                 sample_steps:int|None=None,   # reverse steps of the sampler (None: T-1, the reference)
-                mixing:str|None=None,      # 'none' (reference: pointwise θ) or 'node' (θ mixes across pairs)
+                mixing:str|None=None,      # 'none' (reference: pointwise θ), 'node' or 'gated' (θ mixes across pairs)
                 schedule:str|None=None,    # noise schedule: 'linear' (reference) or 'cosine' (reaches the prior)
                ) -> MingConfig:
     "The configuration `preset` (released: 'qm9', 'zinc250k', 'moses'; 'tiny', 'qm9-cpu'), with the given overrides."
