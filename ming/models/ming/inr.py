@@ -143,7 +143,7 @@ class INRConfig:
 
     def __post_init__(self):
         if self.mixing not in MIXINGS:
-            raise MingError(f"Unknown mixing {self.mixing!r}; use 'none' (the reference's pointwise θ) 'node' (edge-node-edge mixing in θ) or 'gated' (the same with gated means).")
+            raise MingError(f"Unknown mixing {self.mixing!r}; use 'none' (the reference's pointwise θ), 'node' (edge-node-edge mixing in θ) or 'gated' (the same with gated means).")
 
 INR_PRESETS = {
     'qm9':      INRConfig(k=7,  d_z=64, H=256, L=8, C=8),
