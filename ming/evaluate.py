@@ -17,7 +17,8 @@ from .data import load_smiles, get_dataset, read_smiles
 from .metrics import (canonical_list, vun_gdss, vun_strict, strict_canonical, fcd, cached_fcd_stats, Moments,
                           nspdk_embedding, nspdk_mmd, property_table, property_distances, template_stats, cached_arrays,
                           metrics_cache_dir, smiles_key, PROPERTIES, mol_skeleton_key, skeleton_stats,
-                          skeleton_distances, skeleton_hydrocarbons)
+                          skeleton_distances, skeleton_hydrocarbons, label_profile, label_distances,
+                          pair_differences)
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'Protocol', 'get_protocol', 'read_samples', 'standardise_samples', 'Reference', 'property_table_par',
@@ -199,17 +200,30 @@ class Reference:
             with _torch_threads(self.n_jobs): return cached_fcd_stats(hc, min_len=self._min_len())
         return self._stage('skeleton ChemNet moments', 'fcd', hc, get)
 
+    def train_draw(self, n:int) -> list:
+        "`n` training SMILES, a fixed random draw (the molecules of the data rows)."
+        return [self.train[i] for i in np.random.default_rng(0).choice(len(self.train), min(n, len(self.train)), replace=False)]
+
     def data_skeleton_distances(self, n:int) -> dict:
-        "The domain distances' data row: the skeletons of `n` training molecules (a fixed random draw) against the test split's."
-        rows = np.random.default_rng(0).choice(len(self.train), min(n, len(self.train)), replace=False)
-        with quiet_rdkit(): keys = [k for part in _pmap(_skeleton_keys, [self.train[i] for i in rows], self.n_jobs) for k in part]
+        "The domain distances' data row: the skeletons of `n` training molecules (`train_draw`) against the test split's."
+        draw = self.train_draw(n)
+        with quiet_rdkit(): keys = [k for part in _pmap(_skeleton_keys, draw, self.n_jobs) for k in part]
         with _torch_threads(self.n_jobs), warnings.catch_warnings():
-            warnings.simplefilter('ignore'); return dict(n=len(rows), **skeleton_distances(keys, self.test_skeletons, self.skeleton_fcd))
+            warnings.simplefilter('ignore'); return dict(n=len(draw), **skeleton_distances(keys, self.test_skeletons, self.skeleton_fcd))
+
+    @functools.cached_property
+    def labels(self) -> dict:
+        "`ming.metrics.label_profile` of the test set (heavy atoms per element, bonds per kind and per bonded pair)."
+        return self._stage('label profile', 'labels', self.test, lambda: label_profile(self.test))
+
+    def data_labels(self, n:int) -> dict:
+        "The label distances' data row: `n` training molecules (`train_draw`) against the test split."
+        return dict(n=min(n, len(self.train)), **label_distances(label_profile(self.train_draw(n)), self.labels))
 
     def prepare(self, protocol:str='gdss'):
         "Obtain now every statistic `protocol` needs (so their progress lines come before the repetitions')."
         if protocol != 'moses': self.train_set, self.fcd, self.nspdk
-        self.props
+        self.props, self.labels
         return self
 
 # %% ../nbs/06b_evaluate.ipynb #538e3d06
@@ -311,6 +325,7 @@ def _evaluate_rep(df, ref, protocol, templates, n_jobs, stage):
         with stage('NSPDK'): r['nspdk'] = nspdk_mmd(nspdk_embedding(valid, n_jobs), ref.nspdk)
     with stage('properties'):
         props = property_table_par(valid, n_jobs); r.update(property_distances(props, ref.props))
+    with stage('labels'): r.update(label_distances(label_profile(valid), ref.labels))
     if templates is not None:
         with stage('template statistics'): r.update(template_stats_par(mols, templates, n_jobs))
     if 'domain' in df:       # samples from `ming sample`: where their graphs come from, and whether they are new
@@ -383,6 +398,8 @@ class Evaluation:
     timings: dict = field(default_factory=dict)        # {stage: (wall s, CPU s)}, 'total' included
     data_skeleton_novel: float|None = None             # skeleton novelty of the test split (samples with a domain column)
     data_skeleton_distances: dict|None = None          # the domain distances of training skeletons (generated domains)
+    data_labels: dict|None = None                      # the label distances of training molecules (`Reference.data_labels`)
+    pair_differences: list = field(default_factory=list)  # the bonded pairs whose shares differ most from the test set's
 
     def to_dict(self) -> dict: return {k: v for k, v in asdict(self).items() if k not in ('props', 'ref_props')}
 
@@ -416,6 +433,7 @@ def evaluate(samples,                  # samples file, DataFrame (samples column
         data_sk = ref.data_skeleton_novel if 'domain' in df else None   # the skeleton statistics' reference and data row
         stage, groups, reps, props, mols = _Stages(verbose, '  '), _split_reps(df, n_reps), [], [], []
         data_dist = ref.data_skeleton_distances(len(groups[0])) if 'domain_skeleton' in df else None   # its data row
+        data_labels = ref.data_labels(len(groups[0]))                                           # the label distances'
         for g in groups:
             if verbose: print(f'repetition {int(g["rep"].iloc[0])}: {len(g):,} samples', file=sys.stderr, flush=True)
             r, pt, m = _evaluate_rep(g, ref, p.name, _templates(g, dataset), n_jobs, stage)
@@ -423,7 +441,8 @@ def evaluate(samples,                  # samples file, DataFrame (samples column
     timings = {**{k: v for k, v in ref.timings.items() if k not in known}, **stage.times, 'total': (total.wall, total.cpu)}
     pooled = {k: np.concatenate([pt[k] for pt in props]) for k in PROPERTIES}
     ev = Evaluation(dataset, p.name, source, [len(g) for g in groups], reps, summarise(reps), [], pooled, ref.props,
-                    *_grid(mols), timings, data_sk, data_dist)
+                    *_grid(mols), timings, data_sk, data_dist, data_labels,
+                    pair_differences(label_profile([m for m in mols if m]), ref.labels))
     ev.notes = _notes(ev)
     if verbose: print(_time_note(timings), file=sys.stderr, flush=True)
     return ev
@@ -471,6 +490,15 @@ def _notes(ev:Evaluation) -> list:
         notes.append(f'Data row of the domain distances (the same code on the skeletons of {d["n"]:,} training molecules drawn '
                      f'at random, against the test split\'s): Domain FCD {d["skeleton_fcd"]:.3f}, cycle TV {d["cycle_tv"]:.3f}, '
                      f'degree TV {d["degree_tv"]:.3f}.')
+    if ev.data_labels is not None:
+        d = ev.data_labels
+        notes.append(f'Data row of the label distances (the same code on {d["n"]:,} training molecules drawn at random, against '
+                     f'the test split): atom-type TV {d["atom_tv"]:.4f}, bond-type TV {d["bond_tv"]:.4f}, bonded-pair TV '
+                     f'{d["pair_tv"]:.4f}.')
+    if ev.pair_differences:
+        notes.append(f'The bonded pairs whose shares of the bonds differ most from the test set\'s (all repetitions together, '
+                     f'{ev.protocol} molecules): ' + ', '.join(f'`{x}` {100 * g:.2f} % against {100 * r:.2f} %'
+                                                              for x, g, r in ev.pair_differences) + '.')
     if ev.grid: notes.append(f'molecules.png draws the first {len(ev.grid)} samples valid under {ev.protocol}, in file order, '
                              f'with their canonical SMILES' + (f'; {ev.grid_skipped:,} invalid sample(s) in between '
                              'are skipped.' if ev.grid_skipped else '.'))
@@ -544,6 +572,12 @@ def row_labels(protocol:str) -> dict:
     rows = {f'w1_{k}': (_W1_LABELS[k], f'1-D Wasserstein distance between the {_PROPERTY_NAMES[k]} of the {v} molecules '
                                        f'(repeats kept) and of the test set') for k in PROPERTIES}
     rows.update(
+        atom_tv=('Atom-type TV', f'total variation distance between the element shares of the heavy atoms of the {v} '
+                 'molecules (repeats kept) and of the test set'),
+        bond_tv=('Bond-type TV', f'total variation distance between the shares of single, double, triple and aromatic bonds '
+                 f'of the {v} molecules (repeats kept) and of the test set'),
+        pair_tv=('Bonded-pair TV', 'total variation distance between the shares of the bonds by their two elements and kind '
+                 f'(C-C, C=O, C:N, N-N, ...) of the {v} molecules (repeats kept) and of the test set'),
         template_copy=('Template copy (% of valid with a template)', f'{v} samples whose molecule is their template, % of '
                        f'the {v} samples whose template is a molecule'),
         skeleton_copy=('Skeleton copy (% of valid with a template)', f'{v} samples whose unlabeled graph is their '
@@ -570,8 +604,8 @@ def row_labels(protocol:str) -> dict:
 
 _PERCENT = {'valid_wo_corr', 'valid_wo_corr_all', 'valid', 'unique', 'novel', 'vun', 'template_copy', 'skeleton_copy',
             'novel_vs_templates', 'skeleton_novel', 'domain_novel', 'domain_unique', 'Novelty', 'Filters', 'unique@1000', 'unique@10000'}
-_EXTRA_ORDER = ('vun', 'valid', 'valid_wo_corr_all', *(f'w1_{k}' for k in PROPERTIES), 'template_copy', 'skeleton_copy',
-                'novel_vs_templates', 'skeleton_novel', 'domain_novel', 'domain_unique', 'skeleton_fcd', 'cycle_tv', 'degree_tv')
+_EXTRA_ORDER = ('vun', 'valid', 'valid_wo_corr_all', *(f'w1_{k}' for k in PROPERTIES), 'atom_tv', 'bond_tv', 'pair_tv',
+                'template_copy', 'skeleton_copy', 'novel_vs_templates', 'skeleton_novel', 'domain_novel', 'domain_unique', 'skeleton_fcd', 'cycle_tv', 'degree_tv')
 
 def _fmt(m, s, k, n=2, n_reps=2):
     "`m ± s` (percentages for fractions); the value alone where fewer than 2 repetitions were measured."

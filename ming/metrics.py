@@ -21,7 +21,8 @@ __all__ = ['PROPERTIES', 'to_mol', 'canonical', 'canonical_list', 'vun_gdss', 's
            'metrics_cache_dir', 'smiles_key', 'cached_arrays', 'cached_fcd_stats', 'StableLabel', 'mol_to_nx',
            'nspdk_features', 'nspdk_embedding', 'nspdk_mmd', 'nspdk_mmd_dense', 'mol_properties', 'property_table',
            'property_distances', 'skeleton', 'same_skeleton', 'template_stats', 'skeleton_key', 'mol_skeleton_key',
-           'skeleton_stats', 'skeleton_profile', 'skeleton_hydrocarbons', 'skeleton_distances']
+           'skeleton_stats', 'skeleton_profile', 'skeleton_hydrocarbons', 'skeleton_distances', 'label_profile',
+           'label_distances', 'pair_differences']
 
 # %% ../nbs/06_metrics.ipynb #1ff0c878
 def _mol(smi):
@@ -399,4 +400,41 @@ def skeleton_distances(gen:list,        # binary skeleton keys of the generated 
     pg, pr = skeleton_profile(gen), skeleton_profile(ref)
     return dict(skeleton_fcd=fcd(skeleton_hydrocarbons(gen), ref_fcd if ref_fcd is not None else skeleton_hydrocarbons(ref)),
                 cycle_tv=_tv(pg['cycles'], pr['cycles']), degree_tv=_tv(pg['degrees'], pr['degrees']))
+
+
+# %% ../nbs/06_metrics.ipynb #57a31588
+_BOND_SYMBOL = {'SINGLE': '-', 'DOUBLE': '=', 'TRIPLE': '#', 'AROMATIC': ':'}
+
+def _pair(b) -> str:
+    "A bond as its two elements (sorted) and its SMILES bond symbol, e.g. 'C=O', 'C:N', 'N-N'."
+    a1, a2 = sorted((b.GetBeginAtom().GetSymbol(), b.GetEndAtom().GetSymbol()))
+    return f'{a1}{_BOND_SYMBOL.get(str(b.GetBondType()), "~")}{a2}'
+
+def label_profile(smiles:list) -> dict:
+    "Counts over the valid molecules of `smiles`: molecules, heavy atoms per element, bonds per kind, bonds per bonded pair."
+    atoms, bonds, pairs, n = Counter(), Counter(), Counter(), 0
+    with quiet_rdkit():
+        for m in map(_mol, smiles):
+            if m is None or not m.GetNumAtoms(): continue
+            n += 1
+            atoms.update(a.GetSymbol() for a in m.GetAtoms())
+            bonds.update(str(b.GetBondType()).lower() for b in m.GetBonds())
+            pairs.update(_pair(b) for b in m.GetBonds())
+    return dict(n=n, atoms=dict(atoms), bonds=dict(bonds), pairs=dict(pairs))
+
+def _tv_counts(a:dict, b:dict) -> float:
+    "Total variation distance between two count dictionaries (keys missing from one count zero there)."
+    keys = sorted(set(a) | set(b))
+    return _tv(np.array([a.get(k, 0) for k in keys], np.float64), np.array([b.get(k, 0) for k in keys], np.float64))
+
+def label_distances(gen:dict, ref:dict) -> dict:
+    "Atom-type, bond-type and bonded-pair TV of a `label_profile` against a reference one (nan without molecules)."
+    if not gen['n']: return dict(atom_tv=float('nan'), bond_tv=float('nan'), pair_tv=float('nan'))
+    return {f'{k}_tv': _tv_counts(gen[f'{k}s'], ref[f'{k}s']) for k in ('atom', 'bond', 'pair')}
+
+def pair_differences(gen:dict, ref:dict, k:int=3) -> list:
+    "The `k` bonded pairs whose shares of the bonds differ most: [(pair, share in `gen`, share in `ref`)]."
+    g, r = gen['pairs'], ref['pairs']; G, R = max(sum(g.values()), 1), max(sum(r.values()), 1)
+    keys = sorted(set(g) | set(r), key=lambda x: (-abs(g.get(x, 0) / G - r.get(x, 0) / R), x))
+    return [(x, g.get(x, 0) / G, r.get(x, 0) / R) for x in keys[:k]]
 

@@ -5,7 +5,7 @@ import os, json, time, warnings
 import numpy as np, pandas as pd, pytest
 import ming.evaluate as E
 from ming.evaluate import Reference, evaluate, results_table, report_markdown, write_results, protocol_molecules
-from ming.metrics import fcd, nspdk_mmd, nspdk_embedding, property_table, property_distances
+from ming.metrics import fcd, nspdk_mmd, nspdk_embedding, property_table, property_distances, label_profile, label_distances
 from ming.cli import main
 
 TRAIN = ['CCO', 'CC', 'CCN', 'CCCO']
@@ -57,7 +57,7 @@ def _expected(protocol, ref):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         e = dict(EXPECTED[protocol], fcd=fcd(valid, ref.fcd), nspdk=nspdk_mmd(nspdk_embedding(valid), ref.nspdk))
-    return {**e, **property_distances(property_table(valid), ref.props)}
+    return {**e, **property_distances(property_table(valid), ref.props), **label_distances(label_profile(valid), label_profile(TEST))}
 
 
 @pytest.mark.parametrize('protocol', ['gdss', 'strict'])
