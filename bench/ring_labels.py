@@ -11,24 +11,22 @@ the test split hardly has (non-aromatic rings with two or more double bonds) are
 import argparse
 from collections import Counter
 from rdkit import Chem
-from ming.core import quiet_rdkit
+from ming.metrics import to_mol
 from ming.evaluate import Reference, protocol_molecules, read_samples
 
 
 def ring_kinds(smiles:list) -> tuple:
     "(molecules parsed, Counter of (ring size, 'aromatic' | 'k double')) over the five- and six-rings of `smiles`."
     kinds, n = Counter(), 0
-    with quiet_rdkit():
-        for s in smiles:
-            m = Chem.MolFromSmiles(s) if s else None
-            if m is None: continue
-            n += 1
-            for ring in m.GetRingInfo().BondRings():
-                if len(ring) not in (5, 6): continue
-                bonds = [m.GetBondWithIdx(i) for i in ring]
-                kind = 'aromatic' if all(b.GetIsAromatic() for b in bonds) else \
-                       f'{sum(b.GetBondType() == Chem.BondType.DOUBLE for b in bonds)} double'
-                kinds[(len(ring), kind)] += 1
+    for m in map(to_mol, smiles):
+        if m is None: continue
+        n += 1
+        for ring in m.GetRingInfo().BondRings():
+            if len(ring) not in (5, 6): continue
+            bonds = [m.GetBondWithIdx(i) for i in ring]
+            kind = 'aromatic' if all(b.GetIsAromatic() for b in bonds) else \
+                   f'{sum(b.GetBondType() == Chem.BondType.DOUBLE for b in bonds)} double'
+            kinds[(len(ring), kind)] += 1
     return n, kinds
 
 

@@ -7,6 +7,7 @@ Docs: https://ming.readthedocs.invalid/evaluate.html.md"""
 # %% ../nbs/06b_evaluate.ipynb #0a2a5a30
 from __future__ import annotations
 import os, sys, json, math, time, warnings, functools, contextlib, resource, gzip
+from collections import Counter
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -312,7 +313,7 @@ def template_stats_par(gen:list,        # generated SMILES ('' where invalid)
 
 # %% ../nbs/06b_evaluate.ipynb #615cc476
 def _evaluate_rep(df, ref, protocol, templates, n_jobs, stage):
-    "`evaluate_rep`, timed by `stage` (a `_Stages`); also returns `protocol_molecules`."
+    "`evaluate_rep`, timed by `stage` (a `_Stages`); also returns `protocol_molecules` and the label profile of the valid ones."
     with stage('molecules'): mols = protocol_molecules(df, protocol, n_jobs)
     valid = [m for m in mols if m]
     if protocol == 'moses':
@@ -325,7 +326,7 @@ def _evaluate_rep(df, ref, protocol, templates, n_jobs, stage):
         with stage('NSPDK'): r['nspdk'] = nspdk_mmd(nspdk_embedding(valid, n_jobs), ref.nspdk)
     with stage('properties'):
         props = property_table_par(valid, n_jobs); r.update(property_distances(props, ref.props))
-    with stage('labels'): r.update(label_distances(label_profile(valid), ref.labels))
+    with stage('labels'): labels = label_profile(valid); r.update(label_distances(labels, ref.labels))
     if templates is not None:
         with stage('template statistics'): r.update(template_stats_par(mols, templates, n_jobs))
     if 'domain' in df:       # samples from `ming sample`: where their graphs come from, and whether they are new
@@ -336,7 +337,7 @@ def _evaluate_rep(df, ref, protocol, templates, n_jobs, stage):
         with stage('domain distances'), _torch_threads(n_jobs), warnings.catch_warnings():
             warnings.simplefilter('ignore')
             r.update(skeleton_distances(list(df['domain_skeleton']), ref.test_skeletons, ref.skeleton_fcd))
-    return r, props, mols
+    return r, props, mols, labels
 
 def evaluate_rep(df:pd.DataFrame,     # one repetition's samples (`standardise_samples` columns)
                  ref:Reference,       # training / test reference
@@ -345,7 +346,7 @@ def evaluate_rep(df:pd.DataFrame,     # one repetition's samples (`standardise_s
                  n_jobs:int=1,        # worker processes (parsing, NSPDK, properties, templates, MOSES) and torch threads (FCD)
                 ) -> tuple:           # (metrics dict, property table of the valid molecules)
     "All metrics of `protocol` on the union of the samples of one repetition, every one on `protocol_molecules`."
-    r, props, _ = _evaluate_rep(df, ref, get_protocol(protocol).name, templates, n_jobs, _Stages())
+    r, props, _, _ = _evaluate_rep(df, ref, get_protocol(protocol).name, templates, n_jobs, _Stages())
     return r, props
 
 # %% ../nbs/06b_evaluate.ipynb #8c2976e7
@@ -432,17 +433,18 @@ def evaluate(samples,                  # samples file, DataFrame (samples column
         known = set(ref.timings); ref.prepare(protocol)
         data_sk = ref.data_skeleton_novel if 'domain' in df else None   # the skeleton statistics' reference and data row
         stage, groups, reps, props, mols = _Stages(verbose, '  '), _split_reps(df, n_reps), [], [], []
+        pairs = Counter()                                               # bonded pairs of all repetitions
         data_dist = ref.data_skeleton_distances(len(groups[0])) if 'domain_skeleton' in df else None   # its data row
         data_labels = ref.data_labels(len(groups[0]))                                           # the label distances'
         for g in groups:
             if verbose: print(f'repetition {int(g["rep"].iloc[0])}: {len(g):,} samples', file=sys.stderr, flush=True)
-            r, pt, m = _evaluate_rep(g, ref, p.name, _templates(g, dataset), n_jobs, stage)
-            reps.append(r); props.append(pt); mols += m
+            r, pt, m, lp = _evaluate_rep(g, ref, p.name, _templates(g, dataset), n_jobs, stage)
+            reps.append(r); props.append(pt); mols += m; pairs.update(lp['pairs'])
     timings = {**{k: v for k, v in ref.timings.items() if k not in known}, **stage.times, 'total': (total.wall, total.cpu)}
     pooled = {k: np.concatenate([pt[k] for pt in props]) for k in PROPERTIES}
     ev = Evaluation(dataset, p.name, source, [len(g) for g in groups], reps, summarise(reps), [], pooled, ref.props,
                     *_grid(mols), timings, data_sk, data_dist, data_labels,
-                    pair_differences(label_profile([m for m in mols if m]), ref.labels))
+                    pair_differences(dict(pairs=pairs), ref.labels))
     ev.notes = _notes(ev)
     if verbose: print(_time_note(timings), file=sys.stderr, flush=True)
     return ev
