@@ -30,6 +30,7 @@ class Vocab:
     max_atoms: int          # N: padded maximum number of heavy atoms
     n_bond: int = 4         # E: bond classes incl. 0 = none (1 single, 2 double, 3 triple, [4 aromatic])
     k: int = 8              # spectral channels kept by the released model
+    aromatic: bool = False  # class 4 holds aromatic bonds: molecules are not kekulized (not the reference's encoding)
 
     @property
     def n_atom(self): return len(self.atoms) - 1          # A: atom types without virtual
@@ -47,6 +48,7 @@ VOCABS = {
     'qm9':      Vocab('qm9',      ('*', 'C', 'N', 'O', 'F'),                               max_atoms=9,  n_bond=4, k=7),
     'zinc250k': Vocab('zinc250k', ('*', 'C', 'N', 'O', 'F', 'P', 'S', 'Cl', 'Br', 'I'),    max_atoms=38, n_bond=4, k=30),
     'moses':    Vocab('moses',    ('*', 'C', 'N', 'S', 'O', 'F', 'Cl', 'Br'),              max_atoms=27, n_bond=5, k=25),
+    'qm9-aromatic': Vocab('qm9-aromatic', ('*', 'C', 'N', 'O', 'F'),                       max_atoms=9,  n_bond=5, k=7, aromatic=True),
 }
 
 def get_vocab(name:str) -> Vocab:

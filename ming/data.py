@@ -131,6 +131,9 @@ register_dataset(Dataset('moses', {
                            (f'{_GH}/molecularsets/moses/master/moses/metrics/wehi_pains.csv',))},
     split_files={'train': 'train', 'test': 'test', 'test_scaffolds': 'test_scaffolds'}))
 
+_qm9 = DATASETS['qm9']   # QM9's files and splits, encoded without kekulization (vocabulary `qm9-aromatic`)
+register_dataset(Dataset('qm9-aromatic', _qm9.files, _qm9.split_files, _qm9.test_index, vocab='qm9-aromatic'))
+
 def get_dataset(name:str) -> Dataset:
     "The registered dataset `name`, or a clear error."
     if name not in DATASETS: raise MingError(f"Unknown dataset {name!r}. Known datasets: {', '.join(DATASETS)}; "

@@ -6,7 +6,7 @@ Docs: https://ming.readthedocs.invalid/decode.html.md"""
 
 # %% ../nbs/05_decode.ipynb #8977404d
 from __future__ import annotations
-import functools
+import functools, itertools
 import numpy as np
 import pandas as pd
 from rdkit import Chem
@@ -62,9 +62,32 @@ def _charge_first_bad_atom(mol):
     at = mol.GetAtomWithIdx(i); dv = DEFAULT_VALENCE.get(at.GetAtomicNum())
     if dv is not None and _explicit_valence(at) - dv == 1: at.SetFormalCharge(1)
 
+# %% ../nbs/05_decode.ipynb #82bf1853
+def _place_aromatic_h(mol, max_h:int=2) -> bool:
+    "Give one H to the fewest pyrrole-type aromatic N (degree 2, neutral, no H) so that `mol` kekulizes (in place); True if it sanitizes."
+    cand = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() == 7 and a.GetIsAromatic() and a.GetDegree() == 2
+            and a.GetFormalCharge() == 0 and a.GetNumExplicitHs() == 0]
+    arom, first = [b.GetIdx() for b in mol.GetBonds() if b.GetBondType() == Chem.BondType.AROMATIC], None
+    for r in range(min(max_h, len(cand)) + 1):
+        for sub in itertools.combinations(cand, r):
+            m = Chem.Mol(mol)
+            for i in sub: m.GetAtomWithIdx(i).SetNumExplicitHs(1)
+            if Chem.SanitizeMol(m, catchErrors=True) != Chem.SanitizeFlags.SANITIZE_NONE: continue
+            if all(m.GetBondWithIdx(b).GetIsAromatic() for b in arom): first = sub; break   # the rings stay aromatic
+            if first is None: first = sub                    # kekulizes, but RDKit no longer calls every ring aromatic
+        else: continue
+        break
+    for i in first or (): mol.GetAtomWithIdx(i).SetNumExplicitHs(1)
+    return first is not None
+
+def _valid_wo_corr(mol, vocab:Vocab) -> bool:
+    "GDSS's valence check; under an aromatic vocabulary (not kekulized) the molecule must also sanitize (its rings kekulize)."
+    if _first_bad_atom(mol) is not None: return False
+    return not vocab.aromatic or Chem.SanitizeMol(Chem.Mol(mol), catchErrors=True) == Chem.SanitizeFlags.SANITIZE_NONE
+
 # %% ../nbs/05_decode.ipynb #973fa322
 def _build(atoms, bonds, vocab:Vocab, charge:bool=True):
-    "RWMol of a kept graph, bonds added in the reference's order; with `charge`, the +1 rule after each bond."
+    "RWMol of a kept graph, bonds added in the reference's order; with `charge`, the +1 rule after each bond; aromatic N get their H."
     (nums, dv), mol = _element_tables(vocab), Chem.RWMol()
     for a in atoms: mol.AddAtom(Chem.Atom(nums[a]))
     val, over = [0.0] * len(atoms), False                         # bond-order sums; has any atom passed its default?
@@ -74,6 +97,7 @@ def _build(atoms, bonds, vocab:Vocab, charge:bool=True):
         val[i] += _CONTRIB[t]; val[j] += _CONTRIB[t]
         over = over or _round_valence(val[i]) > dv[atoms[i]] or _round_valence(val[j]) > dv[atoms[j]]
         if over: _charge_first_bad_atom(mol)
+    if vocab.aromatic and (bonds == 4).any(): _place_aromatic_h(mol)   # pyrrole-type [nH] (the `qm9-aromatic` vocabulary)
     return mol
 
 # %% ../nbs/05_decode.ipynb #2b4a9a80
@@ -81,7 +105,7 @@ def _mol_gdss(atoms, bonds, vocab):
     g = _kept_graph(atoms, bonds, vocab)
     if g is None: return None, False
     mol = _build(*g, vocab)
-    return mol.GetMol(), _first_bad_atom(mol) is None
+    return mol.GetMol(), _valid_wo_corr(mol, vocab)
 
 def graph_to_mol_gdss(atoms,          # (n,) atom classes, 0 = deleted
                       bonds,          # (n, n) bond classes 0..E-1, read below the diagonal
@@ -173,7 +197,7 @@ def _decode_one(atoms, bonds, vocab):
     g = _kept_graph(atoms, bonds, vocab)
     if g is None: return None, False, None
     mol = _build(*g, vocab)
-    ok, fixed = _first_bad_atom(mol) is None, _correct(mol)
+    ok, fixed = _valid_wo_corr(mol, vocab), _correct(mol)
     charged = any(a.GetFormalCharge() for a in mol.GetAtoms())
     strict = _strict(_build(*g, vocab, charge=False) if charged else mol)
     return (None if fixed is None else Chem.MolToSmiles(fixed)), ok, (None if strict is None else Chem.MolToSmiles(strict))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from .core import MingError, get_vocab
+from .data import get_dataset
 from .graphs import MolGraphs
 from .models.skeleton import generate_skeletons, is_connected, skeleton_keys
 
@@ -51,13 +52,13 @@ def skeleton_pool(bonds:np.ndarray,     # (M, n, n) bond classes of the generate
 # %% ../nbs/40a_domains.ipynb #c35803dd
 def generated_domains(skel_model,              # a trained `SkeletonDiffusion`
                       n_atoms:np.ndarray,      # (M,) atom counts, e.g. of M randomly chosen training molecules
-                      vocab:str,               # the sampling model's vocabulary (must be the generator's)
+                      vocab:str,               # the sampling model's vocabulary (the generator's, or another encoding of its molecules)
                       generator:torch.Generator|None=None,
                       batch_size:int=1000,
                      ) -> tuple:               # (MolGraphs pool, binary keys, generator statistics)
     "M generated skeletons with the given atom counts as a template pool."
     if skel_model.kind != 'skeleton': raise MingError(f"Generated domains need a skeleton generator, not a {skel_model.name} model.")
-    if skel_model.cfg.dataset != vocab:
+    if skel_model.cfg.dataset != vocab and get_dataset(skel_model.cfg.dataset).files != get_dataset(vocab).files:   # qm9-aromatic: QM9's molecules
         raise MingError(f"The skeleton generator was trained on {skel_model.cfg.dataset!r} but the model samples {vocab!r} molecules.")
     bonds, stats = generate_skeletons(skel_model, np.asarray(n_atoms), generator=generator, batch_size=batch_size)
     pool = skeleton_pool(bonds, n_atoms, vocab)

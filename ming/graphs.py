@@ -28,8 +28,8 @@ def _atom_map(vocab:Vocab) -> dict:
 # %% ../nbs/02_graphs.ipynb #46473129
 _CHARGED = None
 
-def _graph_or_reason(smi, amap:dict, N:int, n_bond:int=4):
-    "`(atoms, bonds, charges)` of one SMILES, or a failure `(category, detail)`; `amap` from `_atom_map`."
+def _graph_or_reason(smi, amap:dict, N:int, n_bond:int=4, aromatic:bool=False):
+    "`(atoms, bonds, charges)` of one SMILES, or a failure `(category, detail)`; `amap` from `_atom_map`; `aromatic`: not kekulized."
     from rdkit import Chem
     global _CHARGED
     if _CHARGED is None: _CHARGED = Chem.MolFromSmarts('[!+0]')
@@ -37,7 +37,7 @@ def _graph_or_reason(smi, amap:dict, N:int, n_bond:int=4):
     if mol is None: return ('unparsable', f'RDKit cannot parse {smi!r}')
     try:
         if mol.GetNumHeavyAtoms() != mol.GetNumAtoms(): mol = Chem.RemoveAllHs(mol, sanitize=False)
-        Chem.Kekulize(mol, clearAromaticFlags=True)
+        if not aromatic: Chem.Kekulize(mol, clearAromaticFlags=True)
     except Exception as e: return ('unparsable', f'RDKit cannot kekulize {smi!r}: {e}')
     n = mol.GetNumAtoms()
     if n == 0: return ('no atoms', 'empty molecule')
@@ -48,9 +48,11 @@ def _graph_or_reason(smi, amap:dict, N:int, n_bond:int=4):
     if n > N: return (f'too many atoms (> {N})', f'too many atoms ({n} > {N})')
     if n == 1: return ('single atom', 'single heavy atom')
     adj = Chem.GetAdjacencyMatrix(mol, useBO=True)                       # (n, n) float bond orders, C++
+    if aromatic: adj[adj == 1.5] = 4                                      # aromatic bond (order 1.5) -> class 4
     bonds = adj.astype(np.int8)
-    if bonds.max() >= min(n_bond, 4) or (bonds != adj).any():
-        bt = sorted({str(b.GetBondType()) for b in mol.GetBonds() if b.GetBondTypeAsDouble() not in (1., 2., 3.)})
+    if bonds.max() >= min(n_bond, 5 if aromatic else 4) or (bonds != adj).any():
+        ok = (1., 2., 3., 1.5) if aromatic else (1., 2., 3.)
+        bt = sorted({str(b.GetBondType()) for b in mol.GetBonds() if b.GetBondTypeAsDouble() not in ok})
         return ('unsupported bond type', f"unsupported bond type {', '.join(bt)}")
     deg = (bonds > 0).sum(1)
     if not deg.all(): return ('isolated atom', f'isolated atom (index {int(np.argmin(deg))})')
@@ -66,13 +68,13 @@ def smiles_to_graph(smi:str,                # a SMILES string
                    ) -> tuple|None:
     "`(atoms (n,), bonds (n,n), charges (n,))` int8 arrays of `smi`, or `None` if it is rejected."
     vocab = get_vocab(vocab) if isinstance(vocab, str) else vocab
-    with quiet_rdkit(): r = _graph_or_reason(smi, _atom_map(vocab), max_atoms or vocab.max_atoms, vocab.n_bond)
+    with quiet_rdkit(): r = _graph_or_reason(smi, _atom_map(vocab), max_atoms or vocab.max_atoms, vocab.n_bond, vocab.aromatic)
     return None if isinstance(r[0], str) else r
 
 def graph_failure_reason(smi:str, vocab:Vocab|str, max_atoms:int|None=None) -> str|None:
     "Why `smiles_to_graph` rejects `smi` (e.g. 'single atom', 'too many atoms (12 > 9)'), or `None` if it is kept."
     vocab = get_vocab(vocab) if isinstance(vocab, str) else vocab
-    with quiet_rdkit(): r = _graph_or_reason(smi, _atom_map(vocab), max_atoms or vocab.max_atoms, vocab.n_bond)
+    with quiet_rdkit(): r = _graph_or_reason(smi, _atom_map(vocab), max_atoms or vocab.max_atoms, vocab.n_bond, vocab.aromatic)
     return r[1] if isinstance(r[0], str) else None
 
 # %% ../nbs/02_graphs.ipynb #76343f8f
@@ -176,7 +178,7 @@ def _featurise_chunk(smiles:list, vocab:Vocab, N:int):
     nn, keep, fails = np.zeros(M, np.int16), np.zeros(M, bool), []
     with quiet_rdkit():
         for i, s in enumerate(smiles):
-            r = _graph_or_reason(s, amap, N, vocab.n_bond)
+            r = _graph_or_reason(s, amap, N, vocab.n_bond, vocab.aromatic)
             if isinstance(r[0], str): fails.append((i, r[0], r[1], s)); continue
             a, b, c = r; n = len(a)
             A[i, :n], B[i, :n, :n], Q[i, :n], nn[i], keep[i] = a, b, c, n, True

@@ -30,7 +30,7 @@ __all__ = ['TrainConfig', 'model_config', 'train_config', 'TrainData', 'load_tra
 @dataclass(frozen=True)
 class TrainConfig:
     "How a model is trained and selected."
-    dataset: str = 'qm9'            # qm9, zinc250k or moses
+    dataset: str = 'qm9'            # qm9, zinc250k or moses (qm9-aromatic: QM9 not kekulized)
     model: str = 'ming'             # model kind: ming, modflow, graph_sde, template_copy
     preset: str = 'qm9'             # the model's preset (its configuration and these training settings)
     options: dict = field(default_factory=dict)   # model options overriding the preset (MING: layout, hidden, d_z, layers)
@@ -458,7 +458,7 @@ def warm_start(self:Trainer, path):
 
 # %% ../nbs/42_trainer.ipynb #d1012b0e
 @call_parse
-def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses
+def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses (qm9-aromatic: QM9 not kekulized, MING with laplacian=binary)
               model:str='ming',       # model: ming, modflow, graph_sde (template_copy: a trivial baseline)
               preset:str=None,        # the model's preset: its configuration and training settings (default: the dataset's; 'tiny' for tests)
               out:str=None,           # run folder for checkpoints and logs (default runs/<dataset>-<preset>)

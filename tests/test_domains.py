@@ -166,3 +166,23 @@ def test_ming_with_cross_pair_mixing(runs, tmp_path):
     clean_error('sample', '--ckpt', ck, '--options', 'mixing=none', '--n', 4, '--quiet', words=['change the trained network'])
     clean_error('train', '--preset', 'tiny', '--options', 'mixing=edge', '--out', tmp_path / 'bad', '--quiet',
                 words=["Unknown mixing 'edge'"])
+
+
+def test_ming_with_aromatic_bonds_on_generated_domains(runs, tmp_path):
+    "MING on `qm9-aromatic` (QM9 not kekulized, bond class 4 = aromatic) trains on binary coordinates, samples on the QM9 skeleton generator's domains and is evaluated against QM9; the weighted Laplacian is refused."
+    clean_error('train', '--dataset', 'qm9-aromatic', '--preset', 'tiny', '--out', tmp_path / 'bad', '--quiet',
+                words=["'qm9-aromatic' keeps aromatic bonds", 'laplacian=binary'])
+    rc, o, e = run_cli('train', '--dataset', 'qm9-aromatic', '--preset', 'tiny', '--options', 'laplacian=binary',
+                       '--out', tmp_path / 'ar', '--quiet', '--device', 'cpu')
+    assert rc == 0, e[-2000:]
+    m = load_model(tmp_path / 'ar' / 'last.ckpt', 'cpu')[0]
+    assert m.cfg.dataset == 'qm9-aromatic' and m.cfg.inr.C == 9                      # 5 bond classes + 4 atom types
+    out = tmp_path / 'ar.csv'
+    rc, o, e = run_cli('sample', '--ckpt', tmp_path / 'ar' / 'last.ckpt', '--n', 30, '--domain', 'generated',
+                       '--skeleton-ckpt', runs / 'sk' / 'last.ckpt', '--out', out, '--quiet', '--device', 'cpu')
+    assert rc == 0, e[-2000:]
+    df = pd.read_csv(out, keep_default_na=False)
+    assert len(df) == 30 and set(df['domain']) == {'generated'}
+    rc, o, e = run_cli('evaluate', out, '--dataset', 'qm9', '--out', tmp_path / 'ev', '--n-jobs', 1)
+    assert rc == 0, e[-2000:]
+    assert len(json.loads((tmp_path / 'ev' / 'results.json').read_text())['reps']) == 1

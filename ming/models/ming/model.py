@@ -153,6 +153,8 @@ def ming_config(preset:str='qm9', dataset:str|None=None, layout:str|None=None,
     if (laplacian or 'weighted') not in LAPLACIANS:
         raise MingError(f"Unknown laplacian {laplacian!r}; use 'weighted' (bond-order weights, the paper's) or 'binary' (the skeleton only).")
     spectral = SpectralConfig(k=inr.k, weighted=(laplacian or 'weighted') == 'weighted')
+    if v.aromatic and spectral.weighted:
+        raise MingError(f"{dataset!r} keeps aromatic bonds as class 4, which is no bond order for the weighted Laplacian; add laplacian=binary.")
     diffusion = diffusion_config(base, **{k: v for k, v in dict(x0_param=x0_param, sample_steps=sample_steps, schedule=schedule).items() if v is not None})
     return MingConfig(dataset, inr, em_config(base), diffusion, layout or lay, spectral)
 
