@@ -67,18 +67,17 @@ def _place_aromatic_h(mol, max_h:int=2) -> bool:
     "Give one H to the fewest pyrrole-type aromatic N (degree 2, neutral, no H) so that `mol` kekulizes (in place); True if it sanitizes."
     cand = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() == 7 and a.GetIsAromatic() and a.GetDegree() == 2
             and a.GetFormalCharge() == 0 and a.GetNumExplicitHs() == 0]
-    arom, first = [b.GetIdx() for b in mol.GetBonds() if b.GetBondType() == Chem.BondType.AROMATIC], None
-    for r in range(min(max_h, len(cand)) + 1):
-        for sub in itertools.combinations(cand, r):
-            m = Chem.Mol(mol)
-            for i in sub: m.GetAtomWithIdx(i).SetNumExplicitHs(1)
-            if Chem.SanitizeMol(m, catchErrors=True) != Chem.SanitizeFlags.SANITIZE_NONE: continue
-            if all(m.GetBondWithIdx(b).GetIsAromatic() for b in arom): first = sub; break   # the rings stay aromatic
-            if first is None: first = sub                    # kekulizes, but RDKit no longer calls every ring aromatic
-        else: continue
-        break
-    for i in first or (): mol.GetAtomWithIdx(i).SetNumExplicitHs(1)
-    return first is not None
+    arom = [b.GetIdx() for b in mol.GetBonds() if b.GetBondType() == Chem.BondType.AROMATIC]
+    chosen = fallback = None
+    for sub in (s for r in range(min(max_h, len(cand)) + 1) for s in itertools.combinations(cand, r)):   # fewest H first
+        m = Chem.Mol(mol)
+        for i in sub: m.GetAtomWithIdx(i).SetNumExplicitHs(1)
+        if Chem.SanitizeMol(m, catchErrors=True) != Chem.SanitizeFlags.SANITIZE_NONE: continue
+        if all(m.GetBondWithIdx(b).GetIsAromatic() for b in arom): chosen = sub; break   # the rings stay aromatic
+        if fallback is None: fallback = sub              # kekulizes, but RDKit no longer calls every ring aromatic
+    chosen = fallback if chosen is None else chosen
+    for i in chosen or (): mol.GetAtomWithIdx(i).SetNumExplicitHs(1)
+    return chosen is not None
 
 def _valid_wo_corr(mol, vocab:Vocab) -> bool:
     "GDSS's valence check; under an aromatic vocabulary (not kekulized) the molecule must also sanitize (its rings kekulize)."
