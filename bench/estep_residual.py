@@ -3,16 +3,18 @@
 The E-step (`ming.models.ming.em.infer_latents`) runs K = 3 steps of size `lr` on the inner loss
 sum ||psi(s, z) - y_t||^2 from z = 0, in training and in sampling alike. This script draws one fixed batch of training
 molecules, noises it at a few diffusion times with one fixed noise draw, and prints the inner loss per real pair after
-0, 1, ..., `--steps` steps (the run's own step size), for the averaged and the trained weights of each checkpoint. A
-residual after K steps that grows from one checkpoint to the next says that psi has moved where K steps of that size
-no longer reach, so theta is trained and sampled on latents that are further from the inner optimum.
+0, 1, ..., `--steps` steps (the run's own step size), for the averaged weights (if the run kept them) and the trained
+weights of each checkpoint. A residual after K steps that grows from one checkpoint to the next says that psi has
+moved where K steps of that size no longer reach, so theta is trained and sampled on latents that are further from
+the inner optimum.
 
     python bench/estep_residual.py runs/a/last.ckpt [runs/b/last.ckpt ...] [--n 512] [--steps 6] [--times 0.05 0.5 0.95]
 """
 import argparse
 import numpy as np
 import torch
-from ming.checkpoint import load_model
+from ming.core import MingError
+from ming.checkpoint import load_checkpoint, load_model
 from ming.graphs import load_graphs
 from ming.models.ming.em import make_input, inner_loss
 
@@ -48,8 +50,10 @@ def main():
     print('| checkpoint | weights | t/T | ' + ' | '.join(f'{k} steps' for k in range(a.steps + 1)) + ' |')
     print('|---|---|---|' + '---|' * (a.steps + 1))
     for ck in a.ckpts:
-        for ema in (True, False):
-            model, _ = load_model(ck, ema=ema, kind='ming')   # a clear error for another kind
+        averaged = bool(load_checkpoint(ck).get('ema'))      # a run without a moving average has only its weights
+        for ema in ((True, False) if averaged else (False,)):
+            try: model, _ = load_model(ck, ema=ema, kind='ming')
+            except MingError as e: raise SystemExit(str(e))   # another kind, or a file that is no checkpoint
             ds = model.cfg.dataset
             if ds not in graphs: graphs[ds] = load_graphs(ds, 'train', progress=False)
             rows = np.random.default_rng(a.seed).choice(len(graphs[ds].n_atoms), a.n, replace=False)
