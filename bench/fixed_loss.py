@@ -2,10 +2,14 @@
 
 A run's `train_log.csv` logs the loss of each step's own batch and noise draw, so two runs (or two stretches of one
 run) compare only on average, and a stretch of hard batches looks like a model getting worse. This script scores every
-checkpoint on the same molecules (drawn once from the training and the validation split) with the same diffusion
+checkpoint on the same molecules (drawn once from the training split and from the test split) with the same diffusion
 times and noise: the model's own `loss` (E-step, then CE(theta) + MSE(psi), exactly as in training), per real pair, at
 a few fixed times t/T and with t drawn as in training. The averaged weights (if the run kept them) and the trained
-weights are scored separately.
+weights are scored separately (`--weights ema` or `raw` for one of them).
+
+The held-out molecules are the test split's, a diagnostic here, never a choice: the validation split is carved from the
+training split with the run's seed, so a warm restart with another seed trains on the molecules its predecessor held
+out, and the test split is the only one no curve of such a chain has seen.
 
     python bench/fixed_loss.py runs/a/last.ckpt [runs/b/last.ckpt ...] [--n 512] [--batch 64] [--times 0.05 0.5 0.95]
 """
@@ -38,6 +42,8 @@ def main():
     ap.add_argument('ckpts', nargs='+'); ap.add_argument('--n', type=int, default=512)
     ap.add_argument('--batch', type=int, default=64); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--times', type=float, nargs='+', default=[0.05, 0.5, 0.95])
+    ap.add_argument('--splits', nargs='+', default=['train', 'test'])
+    ap.add_argument('--weights', choices=['both', 'ema', 'raw'], default='both')
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     data, cols = {}, [str(t) for t in a.times] + ['drawn']
@@ -47,10 +53,11 @@ def main():
     for ck in a.ckpts:
         averaged = bool(load_checkpoint(ck).get('ema'))      # a run without a moving average has only its weights
         for ema in ((True, False) if averaged else (False,)):
+            if averaged and a.weights != 'both' and ema != (a.weights == 'ema'): continue   # a run without an average: its weights
             try: model, _ = load_model(ck, ema=ema, kind='ming')
             except MingError as e: raise SystemExit(str(e))   # another kind, or a file that is no checkpoint
             model.eval()
-            for split in ('train', 'valid'):
+            for split in a.splits:
                 key = (model.cfg.dataset, split)
                 if key not in data:
                     gr = load_graphs(*key, progress=False)

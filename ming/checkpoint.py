@@ -56,6 +56,9 @@ def load_checkpoint(path, map_location='cpu') -> dict:
     if ck['format'] != CKPT_FORMAT:
         raise MingError(f"{path} has checkpoint format {ck['format']}, this ming reads format {CKPT_FORMAT}; "
                         "use the ming version that wrote it.")
+    tc = ck.get('train_cfg')
+    if isinstance(tc, dict) and 'seed' in tc and 'split_seed' not in tc:   # written before split_seed: it split with its seed
+        ck['train_cfg'] = {**tc, 'split_seed': tc['seed']}
     return ck
 
 # %% ../nbs/40_checkpoints.ipynb #c0e1f921

@@ -84,7 +84,7 @@ def sample_checkpoint(ckpt, n:int, reps:int=1, seed:int=2017, batch_size:int=100
                         "sampling a skeleton checkpoint itself gives the chain's raw skeletons.")
     if skeleton_options and domain != 'generated': raise MingError("--skeleton-options needs --domain generated.")
     skel = load_model(skeleton_ckpt, device, kind='skeleton', options=skeleton_options)[0] if domain == 'generated' else None
-    pool = load_graphs(tcfg['dataset'], 'train', data_dir, seed=tcfg['seed'], progress=progress)
+    pool = load_graphs(tcfg['dataset'], 'train', data_dir, seed=tcfg.get('split_seed', tcfg['seed']), progress=progress)
     parts = []
     for rep in range(reps):
         torch.manual_seed(seed + rep)

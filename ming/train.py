@@ -48,7 +48,8 @@ class TrainConfig:
     ema: float = 0.                 # decay of an exponential moving average of the weights, used for sampling (0 = off, the reference)
     ema_warmup: bool = False        # the average's decay grows as min(ema, (1+t)/(10+t)) over the steps t (False: constant)
     init: str = ''                  # warm start: begin from this checkpoint's trained weights ('' = random initial weights)
-    seed: int = 2017                # seed of everything
+    seed: int = 2017                # seed of everything but the split
+    split_seed: int = 2017          # seed of the validation split carved from the training split (the same for every seed)
     val_every: int = 10             # epochs between validations (sampling + metrics); 0 = only at the end
     val_samples: int = 1000         # templates sampled at each validation
     val_metric: str = 'fcd'         # selection metric on the validation split: 'fcd' (min), 'vun' (max), 'valid' (max)
@@ -96,11 +97,11 @@ def _canonical_train_set(dataset:str, seed:int, data_dir=None) -> frozenset:
 
 def load_train_data(cfg:TrainConfig, data_dir=None, cache_dir=None) -> TrainData:
     "Load (featurise on first use, then from the cache) what `cfg` trains on."
-    train = load_graphs(cfg.dataset, 'train', data_dir, cache_dir, seed=cfg.seed, progress=cfg.progress)
+    train = load_graphs(cfg.dataset, 'train', data_dir, cache_dir, seed=cfg.split_seed, progress=cfg.progress)
     if cfg.subset: train = train[np.sort(np.random.default_rng(cfg.seed).choice(len(train), min(cfg.subset, len(train)), replace=False))]
-    valid, _ = load_smiles(cfg.dataset, 'valid', data_dir, seed=cfg.seed)
+    valid, _ = load_smiles(cfg.dataset, 'valid', data_dir, seed=cfg.split_seed)
     if cfg.subset: valid = valid[:max(cfg.val_samples, 64)]
-    return TrainData(train, valid, _canonical_train_set(cfg.dataset, cfg.seed, data_dir))
+    return TrainData(train, valid, _canonical_train_set(cfg.dataset, cfg.split_seed, data_dir))
 
 # %% ../nbs/42_trainer.ipynb #c153fa1a
 @dataclass
@@ -210,7 +211,7 @@ def _check_compatible(ck:dict, cfg:TrainConfig, path):
                         f"(--model {cfg.model}). Resume with --model {ck.get('kind')}, or start a new run in another --out folder.")
     old = {**ck['train_cfg'], **ck['train_cfg'].get('options', {})}
     new = {**asdict(cfg), **cfg.options}
-    for k in ('dataset', 'model', 'preset', *sorted(set(ck['train_cfg'].get('options', {})) | set(cfg.options)), 'batch_size', 'seed', 'subset'):
+    for k in ('dataset', 'model', 'preset', *sorted(set(ck['train_cfg'].get('options', {})) | set(cfg.options)), 'batch_size', 'seed', 'split_seed', 'subset'):
         if old.get(k) != new.get(k):
             raise MingError(f"Cannot resume from {path}: it was trained with {k}={old.get(k)!r}, this run has {k}={new.get(k)!r}. "
                             "Resume with the same settings, or start a new run in another --out folder.")
@@ -471,6 +472,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses (qm9-aromatic: QM
               val_samples:int=None,   # molecules sampled per validation
               subset:int=None,        # train on a seeded subset of this many molecules
               seed:int=None,          # random seed (default 2017)
+              split_seed:int=None,    # seed of the validation split carved from the training split (default 2017, whatever --seed)
               log_every:int=None,     # steps between lines of train_log.csv
               device:str=None,        # cpu, cuda, cuda:1 ... (default: CUDA if available)
               precision:str=None,     # fp32, bf16 (autocast) or tf32 (CUDA matmuls on TF32 cores; CPU: fp32)
@@ -492,7 +494,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses (qm9-aromatic: QM
     if dataset not in VOCABS: raise MingError(f"Unknown dataset {dataset!r}; datasets are {', '.join(VOCABS)}.")
     check_positive(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                     val_samples=val_samples, subset=subset, log_every=log_every, hidden=hidden, d_z=d_z, layers=layers)
-    check_nonnegative(seed=seed, val_every=val_every, warmup=warmup, lr_min=lr_min, ema=ema)
+    check_nonnegative(seed=seed, split_seed=split_seed, val_every=val_every, warmup=warmup, lr_min=lr_min, ema=ema)
     out = Path(out or f"runs/{'' if model == 'ming' else model + '-'}{dataset}-{preset or dataset}")
     flags, extra = dict(layout=layout, hidden=hidden, d_z=d_z, layers=layers), parse_options(options)
     for k in sorted(set(flags) & set(extra)):   # a flag given twice, once as --options: the same value or an error
@@ -500,7 +502,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses (qm9-aromatic: QM
             raise MingError(f"--{k.replace('_', '-')} {flags[k]} and --options {k}={extra[k]} disagree; give it once.")
     opts = model_class(model).check_options({**flags, **{k: v for k, v in extra.items() if v is not None}})
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
-                 val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, log_every=log_every,
+                 val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, split_seed=split_seed, log_every=log_every,
                  device=device, precision=precision, schedule=schedule, warmup=warmup, lr_min=lr_min, ema=ema,
                  ema_warmup=ema_warmup or None, init=init)
     if resume and preset is None and (out / 'last.ckpt').exists():   # resume: the run's own settings, changed only where asked
