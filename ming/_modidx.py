@@ -820,6 +820,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': 'https://mi
                             'ming.train.Trainer._end_epoch': ('trainer.html#trainer._end_epoch', 'ming/train.py'),
                             'ming.train.Trainer._stop_reason': ('trainer.html#trainer._stop_reason', 'ming/train.py'),
                             'ming.train.Trainer._update_ema': ('trainer.html#trainer._update_ema', 'ming/train.py'),
+                            'ming.train.Trainer._validate_loss': ('trainer.html#trainer._validate_loss', 'ming/train.py'),
                             'ming.train.Trainer.averaged': ('trainer.html#trainer.averaged', 'ming/train.py'),
                             'ming.train.Trainer.batches_per_epoch': ('trainer.html#trainer.batches_per_epoch', 'ming/train.py'),
                             'ming.train.Trainer.fit': ('trainer.html#trainer.fit', 'ming/train.py'),

@@ -23,8 +23,8 @@ from .data import load_smiles
 from .metrics import canonical_list, cached_arrays, vun_gdss, fcd
 
 # %% auto #0
-__all__ = ['TrainConfig', 'model_config', 'train_config', 'TrainData', 'load_train_data', 'Dist', 'init_distributed', 'Trainer',
-           'cosine_lr', 'train', 'train_cli']
+__all__ = ['VAL_METRICS', 'TrainConfig', 'model_config', 'train_config', 'TrainData', 'load_train_data', 'Dist',
+           'init_distributed', 'Trainer', 'cosine_lr', 'train', 'train_cli']
 
 # %% ../nbs/42_trainer.ipynb #dfb30bce
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class TrainConfig:
     split_seed: int = 2017          # seed of the validation split carved from the training split (the same for every seed)
     val_every: int = 10             # epochs between validations (sampling + metrics); 0 = only at the end
     val_samples: int = 1000         # templates sampled at each validation
-    val_metric: str = 'fcd'         # selection metric on the validation split: 'fcd' (min), 'vun' (max), 'valid' (max)
+    val_metric: str = 'fcd'         # selection metric on the validation split: 'fcd' (min), 'vun' (max), 'valid' (max), 'loss' (min)
     sample_batch: int = 1000        # molecules per sampler batch
     time_budget: float = 0.         # minutes of training before stopping cleanly; 0 = no limit
     max_steps: int = 0              # optimiser steps before stopping; 0 = no limit
@@ -67,12 +67,16 @@ def model_config(cfg:TrainConfig):
     "The model config a training config asks for: its model's preset for its dataset, with its options."
     return model_class(cfg.model).make_config(cfg.preset, cfg.dataset, **cfg.options)
 
+VAL_METRICS = ('fcd', 'vun', 'valid', 'loss')
+
 def train_config(preset:str='qm9', model:str='ming', **kw) -> TrainConfig:
     "Model `model`'s training preset `preset` with the fields in `kw` replaced (None = keep)."
     cls = model_class(model)
     base = TrainConfig(model=model, preset=preset, **preset_of(cls.train_presets, preset, 'preset'))
     cfg = update_config(base, **kw)
     if cfg.optimizer not in ('adamw', 'adam'): raise MingError(f"Unknown optimizer {cfg.optimizer!r}; use 'adamw' or 'adam'.")
+    if cfg.val_metric not in VAL_METRICS:
+        raise MingError(f"Unknown val_metric {cfg.val_metric!r}; use {', '.join(VAL_METRICS)}.")
     if cfg.schedule not in ('plateau', 'cosine'): raise MingError(f"Unknown schedule {cfg.schedule!r}; use 'plateau' or 'cosine'.")
     if cfg.schedule == 'cosine' and not cfg.max_steps:
         raise MingError("The cosine schedule decays over --max-steps: give --max-steps (the time budget still stops the run).")
@@ -87,6 +91,7 @@ class TrainData:
     train: object           # MolGraphs of the training molecules (also the template pool)
     valid_smiles: list      # SMILES of the validation split (reference set of the selection metric)
     train_smiles: set       # canonical SMILES of the whole standard training split (for novelty)
+    valid: object = None    # MolGraphs of the validation split (only for val_metric='loss')
 
 @functools.lru_cache(maxsize=4)
 def _canonical_train_set(dataset:str, seed:int, data_dir=None) -> frozenset:
@@ -101,7 +106,8 @@ def load_train_data(cfg:TrainConfig, data_dir=None, cache_dir=None) -> TrainData
     if cfg.subset: train = train[np.sort(np.random.default_rng(cfg.seed).choice(len(train), min(cfg.subset, len(train)), replace=False))]
     valid, _ = load_smiles(cfg.dataset, 'valid', data_dir, seed=cfg.split_seed)
     if cfg.subset: valid = valid[:max(cfg.val_samples, 64)]
-    return TrainData(train, valid, _canonical_train_set(cfg.dataset, cfg.split_seed, data_dir))
+    vg = load_graphs(cfg.dataset, 'valid', data_dir, cache_dir, seed=cfg.split_seed, progress=cfg.progress) if cfg.val_metric == 'loss' else None
+    return TrainData(train, valid, _canonical_train_set(cfg.dataset, cfg.split_seed, data_dir), vg)
 
 # %% ../nbs/42_trainer.ipynb #c153fa1a
 @dataclass
@@ -211,7 +217,7 @@ def _check_compatible(ck:dict, cfg:TrainConfig, path):
                         f"(--model {cfg.model}). Resume with --model {ck.get('kind')}, or start a new run in another --out folder.")
     old = {**ck['train_cfg'], **ck['train_cfg'].get('options', {})}
     new = {**asdict(cfg), **cfg.options}
-    for k in ('dataset', 'model', 'preset', *sorted(set(ck['train_cfg'].get('options', {})) | set(cfg.options)), 'batch_size', 'seed', 'split_seed', 'subset'):
+    for k in ('dataset', 'model', 'preset', *sorted(set(ck['train_cfg'].get('options', {})) | set(cfg.options)), 'batch_size', 'seed', 'split_seed', 'subset', 'val_metric'):
         if old.get(k) != new.get(k):
             raise MingError(f"Cannot resume from {path}: it was trained with {k}={old.get(k)!r}, this run has {k}={new.get(k)!r}. "
                             "Resume with the same settings, or start a new run in another --out folder.")
@@ -375,6 +381,7 @@ def validate(self:Trainer) -> dict:
     "Sample (sharded over ranks), score against the validation split on rank 0, log, and keep `best.ckpt`."
     cfg, d = self.cfg, self.dist
     self.val_step = self.step
+    if cfg.val_metric == 'loss': return self._validate_loss()
     rows = choose_templates(len(self.data.train), cfg.val_samples, seed=cfg.seed, rep=10_000)
     self.model.eval()
     with self.averaged(), torch.random.fork_rng(devices=[self.device] if self.device.type == 'cuda' else []):
@@ -410,6 +417,33 @@ def _broadcast(obj, d:Dist):
     import torch.distributed as dist
     box = [obj]; dist.broadcast_object_list(box, src=0); return box[0]
 
+@patch
+def _validate_loss(self:Trainer) -> dict:
+    "`val_metric='loss'`: the model's own loss on fixed validation molecules and noise, on rank 0; log, keep `best.ckpt`."
+    cfg, d, g = self.cfg, self.dist, self.data.valid
+    row = None
+    if d.main:
+        rows = np.sort(np.random.default_rng(cfg.split_seed).choice(len(g), min(cfg.val_samples, len(g)), replace=False))
+        gen, tot, w = torch.Generator().manual_seed(cfg.seed), {}, 0.       # the same draws at every validation
+        self.model.eval()
+        with self.averaged():
+            for i in range(0, len(rows), cfg.batch_size):
+                r = rows[i:i + cfg.batch_size]
+                noise = {k: v.to(self.device) for k, v in self.model.draw_noise(g, r, gen).items()}
+                batch = self.model.collate(g, r).to(self.device)
+                with autocast_for(self.device, cfg.precision): _, logs, weight = self.model(batch, noise)
+                for k, v in logs.items(): tot[k] = tot.get(k, 0.) + weight * float(v)
+                w += weight
+        r = {k: v / w for k, v in tot.items()}                              # means over all units, as train_log's
+        self.out.mkdir(parents=True, exist_ok=True)                         # (a warm start scores before training)
+        better = math.isfinite(r['loss']) and (self.best is None or r['loss'] < self.best)
+        row = dict(epoch=self.epoch, step=self.step, **{k: round(float(v), 8) for k, v in r.items()}, best=int(better))
+        _append_csv(self.out / 'val_log.csv', row)
+    row = _broadcast(row, d)
+    if row['best']: self.best = row['loss']; self.save('best.ckpt')
+    return row
+
+
 # %% ../nbs/42_trainer.ipynb #8420e72f
 def train(cfg:TrainConfig, out, resume:bool=False, data:TrainData|None=None) -> Trainer:
     "Train (or resume) a run in folder `out`; validate at the end if no validation has run; write `summary.json`."
@@ -419,7 +453,9 @@ def train(cfg:TrainConfig, out, resume:bool=False, data:TrainData|None=None) -> 
     if not resume and (out / 'last.ckpt').exists():
         raise MingError(f"{out} already holds a run (last.ckpt). Resume it with --resume, or choose another --out folder.")
     t = Trainer.resume(out, cfg, data) if resume else Trainer(cfg, out, data)
-    if cfg.init and not resume: t.warm_start(cfg.init)
+    if cfg.init and not resume:
+        t.warm_start(cfg.init)
+        if cfg.val_metric == 'loss': t.validate()   # the starting weights are a candidate: a restart ends no worse than it began
     if resume and t.dist.main: tidy_run_folder(out, t.step)
     reason = t.fit()
     if not reason.startswith('signal') and t.val_step != t.step: t.validate()   # the final state is always scored
@@ -469,7 +505,8 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses (qm9-aromatic: QM
               time_budget:float=None, # minutes of training, then stop cleanly and validate (default: no limit)
               max_steps:int=None,     # optimiser steps, then stop (default: no limit)
               val_every:int=None,     # epochs between validations (0: only at the end)
-              val_samples:int=None,   # molecules sampled per validation
+              val_samples:int=None,   # molecules sampled per validation (val_metric loss: molecules scored)
+              val_metric:str=None,    # fcd, vun, valid (sample and score) or loss (the training loss on fixed validation molecules)
               subset:int=None,        # train on a seeded subset of this many molecules
               seed:int=None,          # random seed (default 2017)
               split_seed:int=None,    # seed of the validation split carved from the training split (default 2017, whatever --seed)
@@ -502,7 +539,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses (qm9-aromatic: QM
             raise MingError(f"--{k.replace('_', '-')} {flags[k]} and --options {k}={extra[k]} disagree; give it once.")
     opts = model_class(model).check_options({**flags, **{k: v for k, v in extra.items() if v is not None}})
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
-                 val_every=val_every, val_samples=val_samples, subset=subset, seed=seed, split_seed=split_seed, log_every=log_every,
+                 val_every=val_every, val_samples=val_samples, val_metric=val_metric, subset=subset, seed=seed, split_seed=split_seed, log_every=log_every,
                  device=device, precision=precision, schedule=schedule, warmup=warmup, lr_min=lr_min, ema=ema,
                  ema_warmup=ema_warmup or None, init=init)
     if resume and preset is None and (out / 'last.ckpt').exists():   # resume: the run's own settings, changed only where asked

@@ -29,3 +29,14 @@ def test_two_gloo_processes_match_one(tmp_path):
     a, b = _losses(tmp_path / 'single'), _losses(tmp_path / 'ddp')
     assert list(b.index) == list(range(1, 10))
     np.testing.assert_allclose(b.values, a.values, rtol=2e-2)
+
+def test_two_gloo_processes_select_by_loss(tmp_path):
+    "--val-metric loss under torchrun: rank 0 scores the fixed validation molecules; the others wait, and all keep best.ckpt."
+    one = [sys.executable, '-m', 'ming.cli']
+    two = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '-m', 'ming.cli']
+    args = ARGS + ['--max-steps', '3', '--val-metric', 'loss']
+    _run(one + args + ['--out', 'single'], tmp_path)
+    _run(two + args + ['--out', 'ddp'], tmp_path)
+    a, b = (pd.read_csv(tmp_path / r / 'val_log.csv') for r in ('single', 'ddp'))
+    assert list(b.step) == [3] and b.best.tolist() == [1] and (tmp_path / 'ddp' / 'best.ckpt').exists()
+    np.testing.assert_allclose(b.loss.values, a.loss.values, rtol=1e-2)   # the same molecules and draws, near-equal weights
