@@ -421,6 +421,7 @@ def _broadcast(obj, d:Dist):
 def _validate_loss(self:Trainer) -> dict:
     "`val_metric='loss'`: the model's own loss on fixed validation molecules and noise, on rank 0; log, keep `best.ckpt`."
     cfg, d, g = self.cfg, self.dist, self.data.valid
+    if g is None: raise MingError("val_metric='loss' scores validation molecules: give the trainer data from load_train_data(cfg).")
     row = None
     if d.main:
         rows = np.sort(np.random.default_rng(cfg.split_seed).choice(len(g), min(cfg.val_samples, len(g)), replace=False))
