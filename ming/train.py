@@ -48,6 +48,7 @@ class TrainConfig:
     ema: float = 0.                 # decay of an exponential moving average of the weights, used for sampling (0 = off, the reference)
     ema_warmup: bool = False        # the average's decay grows as min(ema, (1+t)/(10+t)) over the steps t (False: constant)
     init: str = ''                  # warm start: begin from this checkpoint's trained weights ('' = random initial weights)
+    freeze: str = ''                # parameters kept at their starting weights: comma-separated name prefixes ('net.psi'); '' = train all
     seed: int = 2017                # seed of everything but the split
     split_seed: int = 2017          # seed of the validation split carved from the training split (the same for every seed)
     val_every: int = 10             # epochs between validations (sampling + metrics); 0 = only at the end
@@ -143,6 +144,22 @@ class _LossModule(torch.nn.Module):
     def __init__(self, model): super().__init__(); self.model = model
     def forward(self, batch, noise): return self.model.loss(batch, noise)
 
+def _freeze(model, freeze:str) -> set:
+    "Names of the parameters of `model` under the comma-separated name prefixes `freeze`; they stop requiring gradients."
+    prefixes, names = [p.strip() for p in freeze.split(',') if p.strip()], [n for n, _ in model.named_parameters()]
+    under = lambda n, p: n == p or n.startswith(p + '.')
+    for p in prefixes:
+        if not any(under(n, p) for n in names):
+            tops = sorted({'.'.join(n.split('.')[:2]) for n in names})
+            raise MingError(f"--freeze {p!r} names no parameter of the {model.name} model; its parameters are under "
+                            f"{', '.join(tops)} (prefixes of their names, e.g. {names[0]!r}).")
+    out = {n for n in names if any(under(n, p) for p in prefixes)}
+    if out and len(out) == len(names): raise MingError(f"--freeze {freeze!r} covers every parameter of the model: nothing would be trained.")
+    for n, w in model.named_parameters(): w.requires_grad_(n not in out)
+    if out: print(f"frozen ({freeze}): {sum(w.numel() for n, w in model.named_parameters() if n in out):,} of "
+                  f"{sum(w.numel() for w in model.parameters()):,} parameters", file=sys.stderr)
+    return out
+
 class Trainer:
     "Trains the model `cfg` names, writing logs and checkpoints to `out`."
     def __init__(self, cfg:TrainConfig, out, data:TrainData|None=None, model_cfg=None):
@@ -152,13 +169,14 @@ class Trainer:
         seed_everything(cfg.seed)
         self.model = build_model(cfg.model, model_cfg or model_config(cfg)).to(self.device)
         self.model_cfg = self.model.cfg
+        self.frozen = _freeze(self.model, cfg.freeze)       # names of the parameters kept at their starting weights
         self.ddp = _LossModule(self.model)
         if self.dist.world > 1:
             from torch.nn.parallel import DistributedDataParallel   # (only for multi-process runs)
             self.ddp = DistributedDataParallel(self.ddp, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
         self.data = data if data is not None else load_train_data(cfg)
         opt = torch.optim.AdamW if cfg.optimizer == 'adamw' else torch.optim.Adam
-        self.opt = opt(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.opt = opt([p for n, p in self.model.named_parameters() if n not in self.frozen], lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, 'min', factor=cfg.plateau_factor,
                                                                 patience=cfg.plateau_patience)
         self.ema = {k: v.detach().clone() for k, v in self.model.state_dict().items() if v.is_floating_point()} if cfg.ema else {}
@@ -222,7 +240,7 @@ def _check_compatible(ck:dict, cfg:TrainConfig, path):
             raise MingError(f"Cannot resume from {path}: it was trained with {k}={old.get(k)!r}, this run has {k}={new.get(k)!r}. "
                             "Resume with the same settings, or start a new run in another --out folder.")
     dflt = asdict(TrainConfig())                      # checkpoints older than a field were trained with its default
-    for k in ('optimizer', 'lr', 'weight_decay', 'schedule', 'warmup', 'lr_min', 'plateau_factor', 'plateau_patience', 'plateau_on', 'ema', 'ema_warmup'):
+    for k in ('optimizer', 'lr', 'weight_decay', 'schedule', 'warmup', 'lr_min', 'plateau_factor', 'plateau_patience', 'plateau_on', 'ema', 'ema_warmup', 'freeze'):
         if old.get(k, dflt[k]) != new[k]:
             raise MingError(f"Cannot resume from {path}: it was trained with {k}={old.get(k, dflt[k])!r}, this run has {k}={new[k]!r}; "
                             "the optimiser and its learning-rate curve are part of the run (a resumed run keeps the optimiser's "
@@ -524,6 +542,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses (qm9-aromatic: QM
               ema:float=None,         # decay of the moving average of the weights used for sampling, e.g. 0.999 (0 = off)
               ema_warmup:bool=False,  # the average's decay grows as min(ema, (1+t)/(10+t)) over the steps t, so the first weights fade
               init:str=None,          # warm start: begin from this checkpoint's trained weights (fresh optimiser and steps)
+              freeze:str=None,        # keep these parameters at their starting weights: name prefixes, comma-separated (MING: net.psi)
               options:str=None,       # other model options, key=value[,key=value] (e.g. objective=ism for the graph SDE)
               resume:bool=False,      # continue the run in --out from its last.ckpt
               quiet:bool=False,       # no progress bars
@@ -542,7 +561,7 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses (qm9-aromatic: QM
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, time_budget=time_budget, max_steps=max_steps,
                  val_every=val_every, val_samples=val_samples, val_metric=val_metric, subset=subset, seed=seed, split_seed=split_seed, log_every=log_every,
                  device=device, precision=precision, schedule=schedule, warmup=warmup, lr_min=lr_min, ema=ema,
-                 ema_warmup=ema_warmup or None, init=init)
+                 ema_warmup=ema_warmup or None, init=init, freeze=freeze)
     if resume and preset is None and (out / 'last.ckpt').exists():   # resume: the run's own settings, changed only where asked
         base = TrainConfig(**load_checkpoint(out / 'last.ckpt')['train_cfg'])
         if model != base.model:
