@@ -7,9 +7,10 @@ times and noise: the model's own `loss` (E-step, then CE(theta) + MSE(psi), exac
 a few fixed times t/T and with t drawn as in training. The averaged weights (if the run kept them) and the trained
 weights are scored separately (`--weights ema` or `raw` for one of them).
 
-The held-out molecules are the test split's, a diagnostic here, never a choice: the validation split is carved from the
-training split with the run's seed, so a warm restart with another seed trains on the molecules its predecessor held
-out, and the test split is the only one no curve of such a chain has seen.
+The held-out molecules are the test split's, a diagnostic here, never a choice: the validation split was carved from
+the training split with the run's seed until runs had a `split_seed` of their own, so a warm restart of those days with
+another seed trained on the molecules its predecessor held out, and the test split is the only one no curve of such a
+chain has seen.
 
     python bench/fixed_loss.py runs/a/last.ckpt [runs/b/last.ckpt ...] [--n 512] [--batch 64] [--times 0.05 0.5 0.95]
 """
