@@ -144,7 +144,7 @@ class _LossModule(torch.nn.Module):
     def __init__(self, model): super().__init__(); self.model = model
     def forward(self, batch, noise): return self.model.loss(batch, noise)
 
-def _freeze(model, freeze:str) -> set:
+def _freeze(model, freeze:str, say:bool=True) -> set:
     "Names of the parameters of `model` under the comma-separated name prefixes `freeze`; they stop requiring gradients."
     prefixes, names = [p.strip() for p in freeze.split(',') if p.strip()], [n for n, _ in model.named_parameters()]
     under = lambda n, p: n == p or n.startswith(p + '.')
@@ -156,7 +156,7 @@ def _freeze(model, freeze:str) -> set:
     out = {n for n in names if any(under(n, p) for p in prefixes)}
     if out and len(out) == len(names): raise MingError(f"--freeze {freeze!r} covers every parameter of the model: nothing would be trained.")
     for n, w in model.named_parameters(): w.requires_grad_(n not in out)
-    if out: print(f"frozen ({freeze}): {sum(w.numel() for n, w in model.named_parameters() if n in out):,} of "
+    if out and say: print(f"frozen ({freeze}): {sum(w.numel() for n, w in model.named_parameters() if n in out):,} of "
                   f"{sum(w.numel() for w in model.parameters()):,} parameters", file=sys.stderr)
     return out
 
@@ -169,7 +169,7 @@ class Trainer:
         seed_everything(cfg.seed)
         self.model = build_model(cfg.model, model_cfg or model_config(cfg)).to(self.device)
         self.model_cfg = self.model.cfg
-        self.frozen = _freeze(self.model, cfg.freeze)       # names of the parameters kept at their starting weights
+        self.frozen = _freeze(self.model, cfg.freeze, self.dist.main)   # names of the parameters kept at their starting weights
         self.ddp = _LossModule(self.model)
         if self.dist.world > 1:
             from torch.nn.parallel import DistributedDataParallel   # (only for multi-process runs)
