@@ -2,10 +2,10 @@
 
 `ming evaluate` measures the distances against the dataset's test split, as the published tables do. Choosing a
 checkpoint (a length of training, a learning rate, a skeleton generator) by those figures and then reporting them is
-selection on the test set. `ming train` carves a validation split out of the training split (5 %, seed 2017; the
-models here never train on it); this script scores samples files against it with the code of `ming evaluate`
-(`protocol_molecules`, `fcd`, `nspdk_mmd`, one figure per repetition on all its molecules, mean ± sample std), prints
-beside them the test-split figures of the file's `ming evaluate` report where there is one, and a data row: as many
+selection on the test set. `ming train` carves a validation split out of the training split (5 %, `split_seed`
+2017; a run trained since `split_seed` existed never sees it, an older warm restart with another `--seed` may have);
+this script scores samples files against it with the code of `ming evaluate` (`protocol_molecules`, `fcd`,
+`nspdk_mmd`, one figure per repetition on all its molecules, mean ± sample std), prints beside them the test-split figures of the file's `ming evaluate` report where there is one, and a data row: as many
 training-split molecules as a repetition has, drawn at random, against the same validation split.
 
     python bench/select_on_valid.py runs/a.csv [runs/b.csv ...] [--dataset qm9] [--protocol gdss] [--n-jobs 2]

@@ -319,11 +319,11 @@ def lr_at(self:Trainer, step:int) -> float|None:
 
 @patch
 def _update_ema(self:Trainer):
-    "$\\bar w \\leftarrow d\\,\\bar w + (1-d)\\,w$ for every floating-point weight; with `ema_warmup`, $d_t = \\min(d, \\frac{1+t}{10+t})$."
+    "$\\bar w \\leftarrow d\\,\\bar w + (1-d)\\,w$ for every floating-point weight that trains (a frozen one is its own average); with `ema_warmup`, $d_t = \\min(d, \\frac{1+t}{10+t})$."
     d = min(self.cfg.ema, (1 + self.step) / (10 + self.step)) if self.cfg.ema_warmup else self.cfg.ema
     with torch.no_grad():
         for k, v in self.model.state_dict().items():
-            if k in self.ema: self.ema[k].mul_(d).add_(v.detach(), alpha=1 - d)
+            if k in self.ema and k not in self.frozen: self.ema[k].mul_(d).add_(v.detach(), alpha=1 - d)
 
 @patch
 @contextlib.contextmanager
