@@ -415,6 +415,7 @@ def validate(self:Trainer) -> dict:
         better = score is not None and not math.isnan(score) and (self.best is None or
                  (score < self.best if cfg.val_metric == 'fcd' else score > self.best))
         row = dict(epoch=self.epoch, step=self.step, **{k: round(float(v), 6) for k, v in r.items()}, best=int(better))
+        self.out.mkdir(parents=True, exist_ok=True)                         # (a warm start scores before training)
         _append_csv(self.out / 'val_log.csv', row)
         if better: self.best = float(score)
     row = _broadcast(row, d)
@@ -474,7 +475,7 @@ def train(cfg:TrainConfig, out, resume:bool=False, data:TrainData|None=None) -> 
     t = Trainer.resume(out, cfg, data) if resume else Trainer(cfg, out, data)
     if cfg.init and not resume:
         t.warm_start(cfg.init)
-        if cfg.val_metric == 'loss': t.validate()   # the starting weights are a candidate: a restart ends no worse than it began
+        t.validate()          # the starting weights are a candidate (any val_metric): a restart ends no worse than it began
     if resume and t.dist.main: tidy_run_folder(out, t.step)
     reason = t.fit()
     if not reason.startswith('signal') and t.val_step != t.step: t.validate()   # the final state is always scored
