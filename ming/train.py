@@ -337,6 +337,7 @@ def averaged(self:Trainer):
 
 # %% ../nbs/42_trainer.ipynb #fdd624b9
 def _append_csv(path:Path, row:dict):
+    path.parent.mkdir(parents=True, exist_ok=True)   # (a warm start validates before the run folder has anything)
     new = not path.exists()
     with open(path, 'a', newline='') as f:
         w = csv.DictWriter(f, fieldnames=list(row))
@@ -415,7 +416,6 @@ def validate(self:Trainer) -> dict:
         better = score is not None and not math.isnan(score) and (self.best is None or
                  (score < self.best if cfg.val_metric == 'fcd' else score > self.best))
         row = dict(epoch=self.epoch, step=self.step, **{k: round(float(v), 6) for k, v in r.items()}, best=int(better))
-        self.out.mkdir(parents=True, exist_ok=True)                         # (a warm start scores before training)
         _append_csv(self.out / 'val_log.csv', row)
         if better: self.best = float(score)
     row = _broadcast(row, d)
@@ -455,7 +455,6 @@ def _validate_loss(self:Trainer) -> dict:
                 for k, v in logs.items(): tot[k] = tot.get(k, 0.) + weight * float(v)
                 w += weight
         r = {k: v / w for k, v in tot.items()}                              # means over all units, as train_log's
-        self.out.mkdir(parents=True, exist_ok=True)                         # (a warm start scores before training)
         better = math.isfinite(r['loss']) and (self.best is None or r['loss'] < self.best)
         row = dict(epoch=self.epoch, step=self.step, **{k: round(float(v), 8) for k, v in r.items()}, best=int(better))
         _append_csv(self.out / 'val_log.csv', row)
