@@ -24,7 +24,7 @@ from .metrics import canonical_list, cached_arrays, vun_gdss, fcd
 
 # %% auto #0
 __all__ = ['VAL_METRICS', 'TrainConfig', 'model_config', 'train_config', 'TrainData', 'load_train_data', 'Dist',
-           'init_distributed', 'Trainer', 'cosine_lr', 'train', 'train_cli']
+           'init_distributed', 'close_distributed', 'Trainer', 'cosine_lr', 'train', 'train_cli']
 
 # %% ../nbs/42_trainer.ipynb #dfb30bce
 @dataclass(frozen=True)
@@ -130,6 +130,13 @@ def init_distributed(device:str='') -> Dist:
     if not dist.is_initialized(): dist.init_process_group('nccl' if gpu else 'gloo')
     if gpu: torch.cuda.set_device(local)
     return Dist(rank, world, local)
+
+def close_distributed(ok:bool=True):
+    "Leave the process group at the end of a run: wait for every rank (when this one finished cleanly), then destroy it."
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()): return
+    if ok: dist.barrier()      # no rank tears down while another is still in a collective
+    dist.destroy_process_group()   # left to interpreter exit, gloo's threads can abort a finished process (SIGABRT)
 
 def _all_sum(values:list, d:Dist) -> list:
     "Element-wise sum of a list of floats over all ranks."
@@ -569,7 +576,9 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses (qm9-aromatic: QM
         cfg = update_config(base, **given, options={**base.options, **opts} if opts else None, progress=False if quiet else None)
     else: cfg = train_config(preset or dataset, model, dataset=dataset, **given, options=opts, progress=False if quiet else None)   # a preset without bars keeps none
     if precision is not None: autocast_for('cpu', precision)
-    t = train(cfg, out, resume=resume)
+    try: t = train(cfg, out, resume=resume)
+    except BaseException: close_distributed(ok=False); raise
+    close_distributed()
     print(f"stopped ({t.stop_reason}) after {t.step} steps, {t.epoch} epochs, {t.elapsed/60:.1f} min; "
           f"best {cfg.val_metric} = {t.best}; checkpoints in {out}")
     return 0
