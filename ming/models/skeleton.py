@@ -116,6 +116,15 @@ class SkeletonLayer(nn.Module):
         glob = (h * mf).sum(1, keepdim=True) / mf.sum(1, keepdim=True).clamp_min(1)        # (bs, 1, H)
         h = h + self.node(torch.cat([h, agg, glob.expand_as(h)], -1))     # (bs, n, H)
         return h, x
+    def forward_packed(self, h, x, I, J, deg, mol, size):                 # h (A, H) real atoms, x (P, H) real pairs i<j
+        "The same update on the real atoms and the real unordered pairs only; `I`, `J` (P,) the atoms of each pair."
+        hn = self.norm_h(h); a = self.lin_sum(hn)                         # (A, H)
+        z = self.lin_x(self.norm_x(x)) + a[I] + a[J] + self.lin_prod(hn[I] * hn[J])
+        x = x + self.edge_out(F.silu(z))                                  # (P, H)
+        agg = h.new_zeros(h.shape).index_add_(0, I, x).index_add_(0, J, x) / deg        # (A, H): x_ij = x_ji counts at both atoms
+        glob = h.new_zeros(size.shape[0], h.shape[1]).index_add_(0, mol, h) / size      # (bs, H) mean over each molecule's atoms
+        h = h + self.node(torch.cat([h, agg, glob[mol]], -1))             # (A, H)
+        return h, x
 
 class SkeletonDenoiser(nn.Module):
     "Logits of $\\hat p(e_0\\mid G_t)$ (bs, n, n, E) from the noisy pair classes, the time and the atom count."
@@ -126,14 +135,32 @@ class SkeletonDenoiser(nn.Module):
         self.graph_in = nn.Linear(10, hidden)
         self.layers = nn.ModuleList([SkeletonLayer(hidden) for _ in range(layers)])
         self.out = nn.Sequential(nn.LayerNorm(hidden), nn.Linear(hidden, E))
-    def forward(self, e, t, n_atoms):                                     # e (bs, n, n) long, t (bs,), n_atoms (bs,)
-        mask, pairs, _ = pair_masks(n_atoms, e.shape[1])
+    def forward(self, e, t, n_atoms, packed:bool=False):                  # e (bs, n, n) long, t (bs,), n_atoms (bs,)
+        mask, pairs, upper = pair_masks(n_atoms, e.shape[1])
         node, edge = structure_features(e, pairs, self.E)
-        h = self.node_in(node) + self.graph_in(time_features(t, self.T, n_atoms, self.max_atoms))[:, None]   # (bs, n, H)
+        g = self.graph_in(time_features(t, self.T, n_atoms, self.max_atoms))   # (bs, H)
+        if packed: return self._packed(node, edge, g, mask, upper, n_atoms)
+        h = self.node_in(node) + g[:, None]                               # (bs, n, H)
         x = self.edge_in(edge)                                            # (bs, n, n, H)
         for layer in self.layers: h, x = layer(h, x, mask, pairs)
         logits = self.out(x).float()                                      # (bs, n, n, E)
         return (logits + logits.transpose(1, 2)) / 2
+    def _packed(self, node, edge, g, mask, upper, n_atoms):
+        "The layers on the real atoms (A,) and real pairs i<j (P,) alone; logits scattered to both (i, j) and (j, i)."
+        bs, n = mask.shape
+        b, i, j = upper.nonzero(as_tuple=True)                            # (P,) each, in the order of `logits[upper]`
+        row = torch.full((bs, n), -1, dtype=torch.long, device=mask.device)
+        row[mask] = torch.arange(int(mask.sum()), device=mask.device)     # atom (b, i) -> its row among the A real atoms
+        I, J, mol = row[b, i], row[b, j], mask.nonzero(as_tuple=True)[0]  # (P,), (P,), (A,) molecule of each atom
+        size = n_atoms.to(node.dtype)[:, None]                            # (bs, 1)
+        deg = (size[mol] - 1).clamp_min(1)                                # (A, 1) the other atoms of its molecule
+        h = self.node_in(node[mask]) + g[mol]                             # (A, H)
+        x = self.edge_in(edge[upper])                                     # (P, H)
+        for layer in self.layers: h, x = layer.forward_packed(h, x, I, J, deg, mol, size.clamp_min(1))
+        lp = self.out(x).float()                                          # (P, E)
+        logits = lp.new_zeros(bs, n, n, lp.shape[-1])                     # padding and diagonal: 0 (never read)
+        logits[b, i, j] = lp; logits[b, j, i] = lp
+        return logits
 
 # %% ../../nbs/50_skeleton.ipynb #e7cc8d9a
 def edge_marginal(graphs, n_bond:int) -> np.ndarray:
@@ -164,6 +191,7 @@ class SkeletonConfig(ModelConfig):
     schedule: str = 'cosine'  # noise schedule of alpha-bar
     temperature: float = 1.0  # sampling only: p(e_0 | G_t) = softmax(logits / temperature); 1 = the trained model
     feasible: str = 'connected'   # sampling only: what a kept skeleton must be, else it is re-drawn: 'connected', 'degree', 'valence'
+    layout: str = 'dense'     # where the layers run: 'dense' (every (i, j) of the padded grid) or 'packed' (real pairs i<j); same weights
 
     def __post_init__(self):
         m = np.asarray(self.marginal, float)
@@ -174,6 +202,7 @@ class SkeletonConfig(ModelConfig):
         if self.T < 1 or self.hidden < 1 or self.layers < 0: raise MingError(f"T and hidden must be positive (got T={self.T}, hidden={self.hidden}).")
         if not self.temperature > 0: raise MingError(f"temperature must be positive, got {self.temperature}.")
         if self.feasible not in FEASIBLE: raise MingError(f"Unknown feasible={self.feasible!r}; use one of {', '.join(FEASIBLE)}.")
+        if self.layout not in ('dense', 'packed'): raise MingError(f"Unknown layout={self.layout!r}; use 'dense' or 'packed'.")
 
 FEASIBLE = ('connected', 'degree', 'valence')   # re-draw a skeleton unless connected (and, in turn, no atom has > 4 neighbours / bond orders > 4)
 
@@ -225,7 +254,7 @@ class SkeletonDiffusion(GraphModel):
     "Discrete edge diffusion with marginal transitions (DiGress, Vignac et al. 2023) generating carbon skeletons with bond orders."
     kind, name, config_class = 'skeleton', 'skeleton diffusion', SkeletonConfig
     presets = SKELETON_PRESETS
-    options = ('hidden', 'layers', 'T', 'temperature', 'feasible')
+    options = ('hidden', 'layers', 'T', 'temperature', 'feasible', 'layout')
     cpu_presets = {'qm9': 'qm9'}
     train_presets = {
         'tiny': dict(dataset='qm9', epochs=2, batch_size=32, lr=2e-3, subset=256, val_every=0, val_samples=32,
@@ -249,7 +278,7 @@ class SkeletonDiffusion(GraphModel):
     def collate(self, graphs, rows) -> EdgeBatch: return collate_edges(graphs, rows)
     def denoise(self, e, t, n_atoms) -> torch.Tensor:
         "(bs, n, n, E) logits of $\\hat p(e_0\\mid G_t)$; classes the marginal never has get $-\\infty$."
-        return self.net(e, t, n_atoms).masked_fill(self.m == 0, float('-inf'))
+        return self.net(e, t, n_atoms, packed=self.cfg.layout == 'packed').masked_fill(self.m == 0, float('-inf'))
 
 # %% ../../nbs/50_skeleton.ipynb #61928334
 from fastcore.basics import patch
