@@ -15,7 +15,9 @@
 # (default 256), LR (default: the preset's), N (molecules per repetition, default 10000), RES (results folder, default runs/gpu-domains),
 # SKEL_CKPT (a trained skeleton generator: use it, train none), TIME_CKPT (a trained MING checkpoint: time the one
 # 10,000-molecule command with it and SKEL_CKPT first, on the idle GPU, before any training), TEMPLATES=0 (skip the
-# template-domain samples), EVAL=0 (skip scoring: score the returned samples elsewhere with `ming evaluate`). If $OUT
+# template-domain samples), EVAL=0 (skip scoring: score the returned samples elsewhere with `ming evaluate`),
+# SKEL_OPTS (the skeleton generator's sampling options, default layout=packed: its layers on the real pairs i<j only,
+# 1.85x on one CPU thread, the same skeletons; SKEL_OPTS=layout=dense for the grid that the 16 s on an H200 used). If $OUT
 # is set (the device tool's return folder), the log, the four reports, MING's training log, the two checkpoints
 # (ckpts.tar) and the samples with their reports (samples.tar.gz) are copied there: eight files, each under 16 MiB.
 #
@@ -57,12 +59,13 @@ else
 fi
 ming() { python3 -m ming.cli "$@"; }
 opts=x0_param=probs,sample_steps=${steps:-10}
+skopts=(--skeleton-options "${SKEL_OPTS:-layout=packed}")
 
 timed() {  # the headline time: one command for n molecules, start-up and skeleton stage included
   local t=$SECONDS
   ming sample --ckpt "$1" --n "$n" --seed 7 --batch-size 2500 --options "$opts" \
-       --domain generated --skeleton-ckpt "$2" --out "$3" --quiet
-  say "one command: $n molecules on generated domains in $((SECONDS - t)) s (MING $1, skeletons $2)"
+       --domain generated --skeleton-ckpt "$2" "${skopts[@]}" --out "$3" --quiet
+  say "one command: $n molecules on generated domains in $((SECONDS - t)) s (MING $1, skeletons $2, ${skopts[1]})"
 }
 [ -n "${TIME_CKPT:-}" ] && timed "$TIME_CKPT" "${SKEL_CKPT:?TIME_CKPT needs SKEL_CKPT}" "$out/timed-given.csv"
 
@@ -80,7 +83,7 @@ say "trained in $((SECONDS - t)) s: $(tail -n1 "$out/train-ming.txt") | $(tail -
 [ -n "${TIME_CKPT:-}" ] || timed "$out/ming/last.ckpt" "$skeleton" "$out/timed.csv"
 t=$SECONDS
 ming sample --ckpt "$out/ming/last.ckpt" --n "$n" --reps 3 --batch-size 2500 --options "$opts" \
-     --domain generated --skeleton-ckpt "$skeleton" --out "$out/generated.csv" --quiet
+     --domain generated --skeleton-ckpt "$skeleton" "${skopts[@]}" --out "$out/generated.csv" --quiet
 say "generated: 3 x $n in $((SECONDS - t)) s"
 sets=(generated)
 if [ "${TEMPLATES:-1}" != 0 ]; then

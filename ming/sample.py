@@ -114,7 +114,7 @@ def sample_cli(ckpt:str=None,         # checkpoint to sample from (e.g. runs/qm9
                options:str=None,      # model options for sampling, key=value[,...] (e.g. sampler=pc,n_steps=1000 for the graph SDE)
                domain:str='template', # template (a training molecule's graph; faithful) or generated (needs --skeleton-ckpt)
                skeleton_ckpt:str=None,# skeleton generator checkpoint (ming train --model skeleton) for --domain generated
-               skeleton_options:str=None, # the skeleton generator's sampling options, key=value[,...] (e.g. temperature=1.5, T=50, feasible=degree)
+               skeleton_options:str=None, # the skeleton generator's sampling options, key=value[,...] (e.g. temperature=1.5, T=50, feasible=degree, layout=packed)
                weights:str='ema',     # ema (the moving average of the weights, if the run kept one) or raw (the trained weights)
                quiet:bool=False,      # no progress bars
               ):

@@ -206,9 +206,9 @@ class SkeletonConfig(ModelConfig):
 
 FEASIBLE = ('connected', 'degree', 'valence')   # re-draw a skeleton unless connected (and, in turn, no atom has > 4 neighbours / bond orders > 4)
 
-SKELETON_PRESETS = {
+SKELETON_PRESETS = {   # the config's default layout, 'dense', is the reference formulation: checkpoints written before 'packed' existed load as trained
     'tiny': dict(hidden=16, layers=2, T=20),
-    'qm9':  dict(hidden=64, layers=4, T=100),
+    'qm9':  dict(hidden=64, layers=4, T=100, layout='packed'),   # the same network, 1.7-1.9x faster (measured below)
 }
 SKELETON_PRESETS['qm9-long'] = SKELETON_PRESETS['qm9']   # the same network, trained three times as long (the training presets)
 
@@ -255,6 +255,7 @@ class SkeletonDiffusion(GraphModel):
     kind, name, config_class = 'skeleton', 'skeleton diffusion', SkeletonConfig
     presets = SKELETON_PRESETS
     options = ('hidden', 'layers', 'T', 'temperature', 'feasible', 'layout')
+    init_free = ('layout', 'temperature', 'feasible')    # a warm start may change these: the weights do not depend on them
     cpu_presets = {'qm9': 'qm9'}
     train_presets = {
         'tiny': dict(dataset='qm9', epochs=2, batch_size=32, lr=2e-3, subset=256, val_every=0, val_samples=32,

@@ -164,7 +164,7 @@ class MingModel(GraphModel):
     kind, name = 'ming', 'MING'
     config_class = MingConfig
     options = ('layout', 'hidden', 'd_z', 'layers', 'laplacian', 'x0_param', 'sample_steps', 'mixing', 'schedule')
-    init_free = ('diffusion.',)   # a warm start may change the noise process (a fine-tune to another schedule)
+    init_free = ('diffusion.', 'layout')   # a warm start may change the noise process (a fine-tune to another schedule) and the pairs' layout
     cpu_presets = {'qm9': 'qm9-laptop'}
     train_presets = {  # the released training settings, and two for small budgets (TrainConfig fields)
         'qm9':      dict(dataset='qm9', batch_size=256, lr=1e-4, val_every=10, val_metric='fcd'),
