@@ -84,9 +84,13 @@ def load_model(ckpt, device=None, kind:str|None=None, ema:bool=True,
         raise MingError(f"{ckpt} holds a {ck.get('kind')!r} model, not a {model_class(kind).name} model.")
     cls = model_class(ck.get('kind'))
     options = cls.check_options(options or {})
+    try: cfg = cls.config_class.from_dict(ck['model_cfg'])
+    except (KeyError, TypeError, MingError) as e:
+        raise MingError(f"Checkpoint {ckpt} does not match the {cls.name} model it describes ({_mismatch(e) if not isinstance(e, MingError) else e}).") from None
+    try: cfg = cls.with_options(cfg, options)
+    except (TypeError, MingError) as e:   # a value the model refuses: the option's fault, not the checkpoint's
+        raise MingError(f"The options {', '.join(f'{k}={v}' for k, v in options.items())} for {ckpt}: {e}") from None
     try:
-        cfg = cls.config_class.from_dict(ck['model_cfg'])
-        cfg = cls.with_options(cfg, options)
         model = cls(cfg); model.load_state_dict(ck['model'])
         if ema and ck.get('ema'): model.load_state_dict({**ck['model'], **ck['ema']})   # the moving average, for sampling
     except (RuntimeError, KeyError, TypeError, MingError) as e:

@@ -8,6 +8,7 @@ from ming.checkpoint import load_checkpoint, load_model
 from ming.models.base import model_class
 from ming.models.skeleton import (SkeletonDiffusion, SkeletonConfig, alpha_bars, transition, posterior_probs,
                                   generate_skeletons, is_connected, skeleton_batch)
+from ming.core import MingError
 from cli_helpers import run_cli
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -32,6 +33,8 @@ def test_tiny_end_to_end_through_the_cli(tmp_path):
                            '--options', 'layout=packed')
     assert rc == 0, err[-2000:]
     assert pd.read_csv(tmp_path / 'p.csv').smiles.tolist() == df.smiles.tolist()
+    with pytest.raises(MingError, match=r"options layout=bogus for .*last.ckpt: Unknown layout='bogus'"):   # the option's fault, not the checkpoint's
+        load_model(run / 'last.ckpt', 'cpu', options=dict(layout='bogus'))
 
 
 def test_resume_is_exact(tmp_path):
