@@ -38,8 +38,9 @@ def main(argv=None):
     ap.add_argument('--train-steps', type=int, default=10)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads); torch.manual_seed(0)
-    dense = load_model(a.ckpt, 'cpu', kind='skeleton')[0] if a.ckpt else SkeletonDiffusion(SkeletonDiffusion.make_config('qm9', 'qm9'))
-    packed = SkeletonDiffusion(replace(dense.cfg, layout='packed')); packed.load_state_dict(dense.state_dict())
+    base = load_model(a.ckpt, 'cpu', kind='skeleton')[0] if a.ckpt else SkeletonDiffusion(SkeletonDiffusion.make_config('qm9', 'qm9'))
+    dense, packed = (SkeletonDiffusion(replace(base.cfg, layout=l)) for l in ('dense', 'packed'))   # whatever layout it was trained in
+    for m in (dense, packed): m.load_state_dict(base.state_dict())
     models = dict(dense=dense.eval(), packed=packed.eval())
     graphs = load_graphs('qm9', 'train', progress=False)
     cfg = dense.cfg

@@ -119,11 +119,12 @@ class SkeletonLayer(nn.Module):
     def forward_packed(self, h, x, I, J, deg, mol, size):                 # h (A, H) real atoms, x (P, H) real pairs i<j
         "The same update on the real atoms and the real unordered pairs only; `I`, `J` (P,) the atoms of each pair."
         hn = self.norm_h(h); a = self.lin_sum(hn)                         # (A, H)
-        z = self.lin_x(self.norm_x(x)) + a[I] + a[J] + self.lin_prod(hn[I] * hn[J])
+        at = lambda v, k: v.index_select(0, k)                            # rows k of v (its gradient a scatter-add, threaded on CPU)
+        z = self.lin_x(self.norm_x(x)) + at(a, I) + at(a, J) + self.lin_prod(at(hn, I) * at(hn, J))
         x = x + self.edge_out(F.silu(z))                                  # (P, H)
         agg = h.new_zeros(h.shape).index_add_(0, I, x).index_add_(0, J, x) / deg        # (A, H): x_ij = x_ji counts at both atoms
         glob = h.new_zeros(size.shape[0], h.shape[1]).index_add_(0, mol, h) / size      # (bs, H) mean over each molecule's atoms
-        h = h + self.node(torch.cat([h, agg, glob[mol]], -1))             # (A, H)
+        h = h + self.node(torch.cat([h, agg, glob.index_select(0, mol)], -1))   # (A, H)
         return h, x
 
 class SkeletonDenoiser(nn.Module):
@@ -154,7 +155,7 @@ class SkeletonDenoiser(nn.Module):
         I, J, mol = row[b, i], row[b, j], mask.nonzero(as_tuple=True)[0]  # (P,), (P,), (A,) molecule of each atom
         size = n_atoms.to(node.dtype)[:, None]                            # (bs, 1)
         deg = (size[mol] - 1).clamp_min(1)                                # (A, 1) the other atoms of its molecule
-        h = self.node_in(node[mask]) + g[mol]                             # (A, H)
+        h = self.node_in(node[mask]) + g.index_select(0, mol)             # (A, H)
         x = self.edge_in(edge[upper])                                     # (P, H)
         for layer in self.layers: h, x = layer.forward_packed(h, x, I, J, deg, mol, size.clamp_min(1))
         lp = self.out(x).float()                                          # (P, E)
