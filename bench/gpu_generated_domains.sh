@@ -17,7 +17,7 @@
 # 10,000-molecule command with it and SKEL_CKPT first, on the idle GPU, before any training), TEMPLATES=0 (skip the
 # template-domain samples), EVAL=0 (skip scoring: score the returned samples elsewhere with `ming evaluate`),
 # SKEL_OPTS (the skeleton generator's sampling options, default layout=packed: its layers on the real pairs i<j only,
-# 1.85x on one CPU thread, the same skeletons; SKEL_OPTS=layout=dense for the grid that the 16 s on an H200 used). If $OUT
+# about twice as fast on the CPU, the same skeletons; SKEL_OPTS=layout=dense for the grid that the 16 s on an H200 used). If $OUT
 # is set (the device tool's return folder), the log, the four reports, MING's training log, the two checkpoints
 # (ckpts.tar) and the samples with their reports (samples.tar.gz) are copied there: eight files, each under 16 MiB.
 #

@@ -209,7 +209,7 @@ FEASIBLE = ('connected', 'degree', 'valence')   # re-draw a skeleton unless conn
 
 SKELETON_PRESETS = {   # the config's default layout, 'dense', is the reference formulation: checkpoints written before 'packed' existed load as trained
     'tiny': dict(hidden=16, layers=2, T=20),
-    'qm9':  dict(hidden=64, layers=4, T=100, layout='packed'),   # the same network, 1.7-1.9x faster (measured below)
+    'qm9':  dict(hidden=64, layers=4, T=100, layout='packed'),   # the same network, about twice as fast (measured below)
 }
 SKELETON_PRESETS['qm9-long'] = SKELETON_PRESETS['qm9']   # the same network, trained three times as long (the training presets)
 
