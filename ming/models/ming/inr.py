@@ -62,16 +62,16 @@ def packed_node_pool(b, i, j,          # (P,) molecule, first and second atom of
                      triangle:bool=True):  # rows are the upper triangle (each off-diagonal row stands for two pairs)
     "The pool of the packed layout: $h$ (P, H) -> $(\\bar h_i, \\bar h_j)$, each (P, H)."
     u, v = b * n + i, b * n + j                                       # (P,) flat node ids
-    sel = (i != j) if triangle else torch.ones_like(i, dtype=torch.bool)
+    sel = ((i != j) if triangle else torch.ones_like(i, dtype=torch.bool)).nonzero(as_tuple=True)[0]   # rows also pooled at j
     vs = v[sel]
     cnt = torch.zeros(bs * n, device=b.device).index_add_(0, u, torch.ones_like(u, dtype=torch.float)) \
                                                .index_add_(0, vs, torch.ones_like(vs, dtype=torch.float))
     cnt = cnt.clamp(min=1)[:, None]                                   # (bs*n, 1)
     eps = GATE_EPS if triangle else 2 * GATE_EPS                      # both orientations counted: 2ε, as dense
-    def scatter(x): return x.new_zeros(bs * n, x.shape[-1]).index_add_(0, u, x).index_add_(0, vs, x[sel])   # (bs*n, H)
+    def scatter(x): return x.new_zeros(bs * n, x.shape[-1]).index_add_(0, u, x).index_add_(0, vs, x.index_select(0, sel))   # (bs*n, H)
     def pool(h, g=None):                                              # g (P, H) gates in (0, 1), or None: the mean
         node = scatter(h) / cnt.to(h.dtype) if g is None else scatter(g * h) / (scatter(g) + eps)
-        return node[u], node[v]                                       # (P, H) each
+        return node.index_select(0, u), node.index_select(0, v)       # (P, H) each; index_select: a threaded scatter-add as gradient
     return pool
 
 class NodeMixer(nn.Module):
