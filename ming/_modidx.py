@@ -850,6 +850,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': 'https://mi
                             'ming.train._gather_frames': ('trainer.html#_gather_frames', 'ming/train.py'),
                             'ming.train.close_distributed': ('trainer.html#close_distributed', 'ming/train.py'),
                             'ming.train.cosine_lr': ('trainer.html#cosine_lr', 'ming/train.py'),
+                            'ming.train.exit_worker': ('trainer.html#exit_worker', 'ming/train.py'),
                             'ming.train.init_distributed': ('trainer.html#init_distributed', 'ming/train.py'),
                             'ming.train.load_train_data': ('trainer.html#load_train_data', 'ming/train.py'),
                             'ming.train.model_config': ('trainer.html#model_config', 'ming/train.py'),

@@ -24,7 +24,7 @@ from .metrics import canonical_list, cached_arrays, vun_gdss, fcd
 
 # %% auto #0
 __all__ = ['VAL_METRICS', 'TrainConfig', 'model_config', 'train_config', 'TrainData', 'load_train_data', 'Dist',
-           'init_distributed', 'close_distributed', 'Trainer', 'cosine_lr', 'train', 'train_cli']
+           'init_distributed', 'close_distributed', 'exit_worker', 'Trainer', 'cosine_lr', 'train', 'train_cli']
 
 # %% ../nbs/42_trainer.ipynb #dfb30bce
 @dataclass(frozen=True)
@@ -136,7 +136,12 @@ def close_distributed(ok:bool=True):
     import torch.distributed as dist
     if not (dist.is_available() and dist.is_initialized()): return
     if ok: dist.barrier()      # no rank tears down while another is still in a collective
-    dist.destroy_process_group()   # left to interpreter exit, gloo's threads can abort a finished process (SIGABRT)
+    dist.destroy_process_group()
+
+def exit_worker(code:int=0):
+    "End a `torchrun` worker now, its output flushed (its files are already written and closed), skipping interpreter teardown."
+    sys.stdout.flush(); sys.stderr.flush()
+    os._exit(code)   # teardown could abort a finished rank (SIGABRT: a C++ thread destroyed while joinable)
 
 def _all_sum(values:list, d:Dist) -> list:
     "Element-wise sum of a list of floats over all ranks."
@@ -581,4 +586,5 @@ def train_cli(dataset:str='qm9',      # qm9, zinc250k or moses (qm9-aromatic: QM
     close_distributed()
     print(f"stopped ({t.stop_reason}) after {t.step} steps, {t.epoch} epochs, {t.elapsed/60:.1f} min; "
           f"best {cfg.val_metric} = {t.best}; checkpoints in {out}")
+    if t.dist.world > 1: exit_worker(0)   # under torchrun: done, and nothing left for teardown to break
     return 0
