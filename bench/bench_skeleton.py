@@ -16,7 +16,7 @@ Without --ckpt the `qm9` preset's network is freshly initialised: the cost depen
 of an untrained network are not a trained one's. Times are CPU time of this process (`time.process_time`) with
 --threads 1, i.e. the time on one dedicated core; wall time is printed beside it, and the ratios use it with more threads.
 """
-import argparse, os, sys, time, statistics
+import argparse, os, time, statistics
 from dataclasses import replace
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 import numpy as np, torch
@@ -38,6 +38,7 @@ def main(argv=None):
     ap.add_argument('--train-steps', type=int, default=10)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads); torch.manual_seed(0)
+    i, what = (0, 'CPU') if a.threads == 1 else (1, 'wall')             # with more threads, CPU time counts their spinning
     base = load_model(a.ckpt, 'cpu', kind='skeleton')[0] if a.ckpt else SkeletonDiffusion(SkeletonDiffusion.make_config('qm9', 'qm9'))
     dense, packed = (SkeletonDiffusion(replace(base.cfg, layout=l)) for l in ('dense', 'packed'))   # whatever layout it was trained in
     for m in (dense, packed): m.load_state_dict(base.state_dict())
@@ -69,7 +70,6 @@ def main(argv=None):
     for k, (c, w) in med.items():
         print(f"sampling {a.n} skeletons ({cfg.T} steps, batches of {a.batch_size}), {k:6s}: CPU {c:7.2f} s, wall {w:7.2f} s, "
               f"{a.n / c:7.1f} skeletons per CPU-second")
-    i, what = (0, 'CPU') if a.threads == 1 else (1, 'wall')             # with more threads, CPU time counts their spinning
     print(f"sampling ratio dense / packed ({what} time): {med['dense'][i] / med['packed'][i]:.2f}; "
           f"identical skeletons from the same seed: {same:.1%}")
 
@@ -89,7 +89,6 @@ def main(argv=None):
             if s: st[k].append((c, w))                                 # the first step warms up
     tm = {k: (statistics.median(c for c, _ in v), statistics.median(w for _, w in v)) for k, v in st.items()}
     for k, (c, w) in tm.items(): print(f"training step, 256 skeletons, {k:6s}: CPU {c * 1000:7.1f} ms, wall {w * 1000:7.1f} ms")
-    i, what = (0, 'CPU') if a.threads == 1 else (1, 'wall')
     print(f"training ratio dense / packed ({what} time): {tm['dense'][i] / tm['packed'][i]:.2f}")
 
 
