@@ -35,6 +35,17 @@ def test_page_names_and_directives():
 def test_papermill_jobs_not_executed_by_default():
     assert build_docs.is_papermill(ROOT / 'nbs' / 'train.ipynb') and not build_docs.is_papermill(ROOT / 'nbs' / 'index.ipynb')
 
+def test_papermill_sees_every_parameter():
+    "papermill's inspector (`papermill --help-notebook`, the warnings of a run) reads each assignment of a parameters cell; an `=` in a comment hides it."
+    from papermill.translators import PythonTranslator
+    nbs = [p for p in sorted((ROOT / 'nbs').rglob('*.ipynb')) if build_docs.is_papermill(p)]
+    assert ROOT / 'nbs' / 'train.ipynb' in nbs
+    for p in nbs:
+        for c in nbformat.read(p, as_version=4).cells:
+            if 'parameters' not in c.metadata.get('tags', []): continue
+            names = [l.split('=', 1)[0].strip() for l in c.source.splitlines() if l.strip() and not l.lstrip().startswith('#')]
+            assert [q.name for q in PythonTranslator.inspect(c)] == names, f'{p.name}: papermill cannot read every parameter'
+
 def test_mermaid_boxes():
     h = build_docs._mermaid_html('flowchart LR\n  a["one<br/>1"] --> b[two]\n  b --> c(three)\n  click a "one.html" "tip"')
     assert '<a class="flow-node" href="one.html" title="tip">one<br/>1</a>' in h
