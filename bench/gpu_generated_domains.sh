@@ -2,7 +2,8 @@
 # The generated-domain goals on one GPU, in one call of at most 10 minutes: train the skeleton generator and MING (by
 # default the configuration of the README's goal figures: aromatic class, binary Laplacian, gated mixing) side by side,
 # time one command that samples 10,000 QM9 molecules on generated domains (start-up and skeleton stage included),
-# then sample 3 x 10,000 on generated and on template domains and score them under the gdss and strict protocols. Every stage's wall time goes to the log.
+# then sample 3 x 10,000 on generated and on template domains and score them under the gdss and strict protocols.
+# Every stage's wall time goes to the log.
 #
 #   bash bench/gpu_generated_domains.sh prepare   # on a machine that reaches PyPI: wheels -> .whl/, QM9 -> .gpu-data/
 #   bash bench/gpu_generated_domains.sh run       # on the GPU machine, in the repository root (.whl and .gpu-data carried)
