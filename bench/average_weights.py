@@ -1,6 +1,6 @@
 """Average the weights of several trainings of one model (a "model soup", Wortsman et al., ICML 2022) into one checkpoint.
 
-The trainings must share their architecture (the same `model_cfg`, sampling options aside) and should share a start
+The trainings must share their architecture (the same `model_cfg`, the sampler's options and the layout aside) and should share a start
 (warm restarts of one checkpoint with other seeds), so that their weights lie in one basin and their mean is a model.
 Both the trained weights and their moving averages are averaged, tensor by tensor (integer buffers are copied from the
 first); the rest of the file (configs, the first run's optimiser state) is the first checkpoint's, and the sources are
@@ -16,12 +16,12 @@ import torch
 from ming.core import MingError, atomic_torch_save
 from ming.checkpoint import load_checkpoint
 
-SAMPLING = ('x0_param', 'sample_steps')
+SAMPLING = ('x0_param', 'sample_steps')   # read only by the sampler; `layout` (dense or packed) keeps the same weights
 
 
 def _arch(cfg:dict) -> dict:
-    "The model config without the options that only the sampler reads."
-    cfg = copy.deepcopy(cfg)
+    "The model config without the options that leave the weights alone."
+    cfg = copy.deepcopy(cfg); cfg.pop('layout', None)
     for k in SAMPLING: cfg.get('diffusion', {}).pop(k, None)
     return cfg
 

@@ -16,10 +16,11 @@ pytestmark = pytest.mark.usefixtures('one_thread')      # tests/conftest.py
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
-    "Two warm restarts of one tiny checkpoint with other seeds, and a run of another width."
+    "Warm restarts of one tiny checkpoint with other seeds (one in the packed layout), and a run of another width."
     d = tmp_path_factory.mktemp('soup')
     for name, extra in [('a', []), ('b', ['--init', d / 'a' / 'last.ckpt', '--seed', '2018']),
-                        ('c', ['--init', d / 'a' / 'last.ckpt', '--seed', '2019']), ('w', ['--hidden', '16'])]:
+                        ('c', ['--init', d / 'a' / 'last.ckpt', '--seed', '2019']), ('w', ['--hidden', '16']),
+                        ('p', ['--init', d / 'a' / 'last.ckpt', '--seed', '2020', '--layout', 'packed'])]:
         rc, o, e = run_cli('train', *TINY, '--max-steps', 3, '--out', d / name, *extra)
         assert rc == 0, e
     return d
@@ -39,6 +40,8 @@ def test_average_is_the_mean_and_samples(runs):
     # a checkpoint averaged with itself is itself
     same = aw.average_checkpoints([paths[0], paths[0]])
     assert all(torch.equal(same['model'][k], b['model'][k]) for k in b['model'])
+    # the layout and the sampler's options leave the weights alone, so they do not refuse
+    assert len(aw.average_checkpoints([paths[0], runs / 'p' / 'last.ckpt'])['averaged_from']) == 2
 
 
 def test_refuses_other_architecture(runs):
